@@ -1,0 +1,193 @@
+"""The pytest plugin (entry point ``pytest11: verify``): devices, dtypes, implementations, claims.
+
+What it adds to any pytest run:
+
+- **Device parametrization.** A test with a ``device`` argument runs once per device in
+  ``verify.devices.DEVICES`` (ids ``cpu``, ``cuda``); an absent device is collected and skipped
+  with the reason "CUDA not available". ``--device`` restricts the set.
+- **Dtype parametrization.** A test with a ``dtype`` argument runs once per floating dtype, or
+  per dtype named in ``@pytest.mark.dtypes(...)``; ``--dtype`` restricts the set.
+- **Implementations.** A test argument named after a contract (``cross_entropy``,
+  ``nll_loss``, ...) receives that contract's implementations: all contract arguments of one
+  test take the same form together (ids ``functional`` and ``module``).
+- **Claims.** ``@pytest.mark.claim("CE-1")`` ties a test to a catalogue claim (unknown ids are
+  a usage error). ``--verify-results PATH`` writes each claim test's outcome, device, dtype,
+  worst error against its tolerance and notes as JSON, which ``verify claims`` turns into its
+  table.
+- **Hypothesis profiles** (``verify.profiles``): ``ci`` unless ``--hypothesis-profile`` or
+  ``VERIFY_HYPOTHESIS_PROFILE`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import settings
+
+from verify import claims, contracts, devices, profiles, recording
+
+CLAIMS_KEY, DEVICE_KEY, DTYPE_KEY, OBSERVATION_KEY = (
+    "verify_claims",
+    "verify_device",
+    "verify_dtype",
+    "verify_observation",
+)
+
+PROFILE_KEY = pytest.StashKey[str]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("verify", "loss-verify: devices, dtypes and claims")
+    group.addoption(
+        "--device",
+        action="append",
+        choices=[*devices.DEVICES, "all"],
+        help="run specs on this device only (repeatable; default: all, absent ones skipped)",
+    )
+    group.addoption(
+        "--dtype",
+        action="append",
+        choices=[devices.dtype_name(d) for d in devices.FLOATING_DTYPES],
+        help="run specs in this floating dtype only (repeatable; default: all)",
+    )
+    group.addoption(
+        "--verify-results",
+        metavar="PATH",
+        help="write the outcome of every claim test (with errors and notes) to PATH as JSON",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "claim(*ids): the catalogue claim(s) this spec verifies")
+    config.addinivalue_line("markers", "dtypes(*dtypes): the floating dtypes this spec runs in")
+    profile = profiles.selected_profile(config.getoption("hypothesis_profile", None))
+    settings.load_profile(profile)
+    config.stash[PROFILE_KEY] = profile
+    path = config.getoption("verify_results")
+    if path and not hasattr(config, "workerinput"):  # the xdist controller, or a plain run
+        config.pluginmanager.register(ResultsWriter(Path(path)), "verify-results-writer")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    present = ", ".join(
+        d if devices.is_available(d) else f"{d} ({devices.unavailable_reason(d)})"
+        for d in selected_devices(config)
+    )
+    return [f"verify: devices {present}; hypothesis profile {config.stash[PROFILE_KEY]!r}"]
+
+
+def selected_devices(config: pytest.Config) -> tuple[str, ...]:
+    chosen = config.getoption("device") or ["all"]
+    return devices.DEVICES if "all" in chosen else tuple(d for d in devices.DEVICES if d in chosen)
+
+
+def _device_params(config: pytest.Config) -> list[Any]:
+    params = []
+    for device in selected_devices(config):
+        reason = devices.unavailable_reason(device)
+        marks = [pytest.mark.skip(reason=reason)] if reason else []
+        params.append(pytest.param(device, marks=marks, id=device))
+    return params
+
+
+def _dtype_params(metafunc: pytest.Metafunc) -> list[Any]:
+    marker = metafunc.definition.get_closest_marker("dtypes")
+    wanted = marker.args if marker else devices.FLOATING_DTYPES
+    chosen = metafunc.config.getoption("dtype")
+    if chosen:
+        wanted = tuple(d for d in wanted if devices.dtype_name(d) in chosen)
+    return [pytest.param(d, id=devices.dtype_name(d)) for d in wanted]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    names = metafunc.fixturenames
+    if "device" in names:
+        metafunc.parametrize("device", _device_params(metafunc.config))
+    if "dtype" in names:
+        metafunc.parametrize("dtype", _dtype_params(metafunc))
+    contract_args = [n for n in names if n in contracts.CONTRACTS]
+    if contract_args:
+        sets = [
+            pytest.param(*(contracts.get(n).implementation(form) for n in contract_args), id=form)
+            for form in contracts.FORMS
+        ]
+        metafunc.parametrize(contract_args, sets)
+
+
+def _claim_ids(item: pytest.Item) -> list[str]:
+    return [claim_id for marker in item.iter_markers("claim") for claim_id in marker.args]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        ids = _claim_ids(item)
+        if not ids:
+            continue
+        unknown = [i for i in ids if i not in claims.BY_ID]
+        if unknown:
+            raise pytest.UsageError(f"{item.nodeid}: unknown claim id(s) {', '.join(unknown)}")
+        params = getattr(item, "callspec", None)
+        params = params.params if params else {}
+        item.user_properties.append((CLAIMS_KEY, ids))
+        item.user_properties.append((DEVICE_KEY, params.get("device", "cpu")))
+        if "dtype" in params:
+            item.user_properties.append((DTYPE_KEY, devices.dtype_name(params["dtype"])))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    with recording.observing() as observation:
+        yield
+    if _claim_ids(item):
+        item.user_properties.append((OBSERVATION_KEY, observation.as_dict()))
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    if isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    return "skipped"
+
+
+def _failure_message(report: pytest.TestReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = crash.message if crash is not None else str(report.longrepr)
+    return message.strip().splitlines()[0][:300] if message.strip() else "failed"
+
+
+class ResultsWriter:
+    """Collects the reports of claim tests (from every xdist worker) and writes them as JSON."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.results: dict[str, dict[str, Any]] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        properties = dict(report.user_properties)
+        if CLAIMS_KEY not in properties:
+            return
+        entry = self.results.setdefault(
+            report.nodeid,
+            {
+                "nodeid": report.nodeid,
+                "claims": properties[CLAIMS_KEY],
+                "device": properties.get(DEVICE_KEY),
+                "dtype": properties.get(DTYPE_KEY),
+                "outcome": "passed",
+                "message": "",
+                "observation": None,
+            },
+        )
+        if OBSERVATION_KEY in properties:
+            entry["observation"] = properties[OBSERVATION_KEY]
+        if report.skipped:
+            entry["outcome"], entry["message"] = "skipped", _skip_reason(report)
+        elif report.failed:
+            entry["outcome"] = "failed" if report.when == "call" else "error"
+            entry["message"] = _failure_message(report)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(list(self.results.values()), indent=1))

@@ -1,0 +1,39 @@
+"""Hypothesis profiles: ``dev`` (fast), ``ci`` (default; derandomized) and ``thorough``.
+
+Select one with pytest's ``--hypothesis-profile NAME`` or the environment variable
+``VERIFY_HYPOTHESIS_PROFILE``; without either, ``ci`` is loaded.
+
+- ``ci`` is derandomized: every run draws the same examples, so a failure on CI reproduces
+  anywhere with the same code. It keeps no example database (there is nothing to replay).
+- ``dev`` and ``thorough`` draw fresh examples each run and keep Hypothesis' example database
+  in ``.hypothesis/`` so a failure found once is replayed first next time; pass
+  ``--hypothesis-seed N`` to pin the seed.
+
+No profile has a deadline: the first call of a PyTorch op (CUDA context, kernel load, lazy
+initialisation) can take far longer than the rest, and a deadline would make that flaky.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+PROFILE_ENV = "VERIFY_HYPOTHESIS_PROFILE"
+DEFAULT_PROFILE = "ci"
+PROFILES = ("dev", "ci", "thorough")
+
+_COMMON = {
+    "deadline": None,
+    "print_blob": True,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+
+settings.register_profile("dev", max_examples=10, **_COMMON)
+settings.register_profile("ci", max_examples=30, derandomize=True, database=None, **_COMMON)
+settings.register_profile("thorough", max_examples=2000, **_COMMON)
+
+
+def selected_profile(cli_choice: str | None) -> str:
+    """The profile to load: the command line's, else the environment's, else ``ci``."""
+    return cli_choice or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
