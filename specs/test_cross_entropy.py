@@ -17,6 +17,7 @@ from verify import oracles
 from verify import strategies as vs
 from verify.autodiff import call_or_skip, value_and_grad
 from verify.devices import params_rounded, params_to_device, rounded, to_device
+from verify.oracles.reduction import REDUCTIONS
 from verify.tolerances import (
     assert_close,
     assert_matches_published,
@@ -35,9 +36,10 @@ def nll_of_log_softmax(nll_loss, log_softmax):
 
 
 @pytest.mark.claim("CE-1")
+@pytest.mark.parametrize("reduction", REDUCTIONS)
 @given(data=st.data())
 def test_ce1_cross_entropy_equals_nll_of_log_softmax(
-    device, dtype, cross_entropy, nll_loss, log_softmax, data
+    device, dtype, reduction, cross_entropy, nll_loss, log_softmax, data
 ):
     """CrossEntropyLoss(x, y) = NLLLoss(LogSoftmax(x), y), values and gradients.
 
@@ -46,7 +48,7 @@ def test_ce1_cross_entropy_equals_nll_of_log_softmax(
     K-dimensional inputs (N, C, d1, d2). Both sides are held to the float64 oracle of the
     definition, so the equality cannot pass by both being wrong the same way.
     """
-    case = data.draw(vs.classification_cases(dtype), label="case")
+    case = data.draw(vs.classification_cases(dtype, reduction=reduction), label="case")
     x, y = to_device(case.scores, device, dtype), to_device(case.target, device)
     params = params_to_device(case.params, device, dtype)
     cotangent = rounded(case.cotangent, dtype)
@@ -64,10 +66,24 @@ def test_ce1_cross_entropy_equals_nll_of_log_softmax(
     }
     for name, fn in sides.items():
         value, grad = value_and_grad(fn, [x, y], cotangent=cotangent, **params)
-        assert_close(value, expected, dtype=dtype, terms=terms, condition=condition,
-                     scale=scale, what=f"{name} value")
-        assert_close(grad, expected_grad, dtype=dtype, terms=terms, condition=condition,
-                     scale=grad_scale, what=f"{name} gradient")
+        assert_close(
+            value,
+            expected,
+            dtype=dtype,
+            terms=terms,
+            condition=condition,
+            scale=scale,
+            what=f"{name} value",
+        )
+        assert_close(
+            grad,
+            expected_grad,
+            dtype=dtype,
+            terms=terms,
+            condition=condition,
+            scale=grad_scale,
+            what=f"{name} gradient",
+        )
 
 
 @pytest.mark.claim("CE-1")

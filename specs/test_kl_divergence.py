@@ -58,17 +58,29 @@ def test_kl2_batchmean_kl_to_one_hot_equals_cross_entropy(
     }
     for name, (fn, inputs) in sides.items():
         value, grad = value_and_grad(fn, inputs, cotangent=case.cotangent)
-        assert_close(value, expected, dtype=dtype, terms=terms, condition=condition,
-                     scale=1.0, what=f"{name} value")
-        assert_close(grad, expected_grad, dtype=dtype, terms=terms, condition=condition,
-                     scale=grad_scale, what=f"{name} gradient")
+        assert_close(
+            value,
+            expected,
+            dtype=dtype,
+            terms=terms,
+            condition=condition,
+            scale=1.0,
+            what=f"{name} value",
+        )
+        assert_close(
+            grad,
+            expected_grad,
+            dtype=dtype,
+            terms=terms,
+            condition=condition,
+            scale=grad_scale,
+            what=f"{name} gradient",
+        )
 
 
 @pytest.mark.claim("KL-2")
 @given(data=st.data())
-def test_kl2_mean_reduction_is_cross_entropy_over_classes(
-    device, dtype, kl_div, log_softmax, data
-):
+def test_kl2_mean_reduction_is_cross_entropy_over_classes(device, dtype, kl_div, log_softmax, data):
     """With reduction 'mean' the same KL is CE/C, not CE (it divides by N·C), and PyTorch warns."""
     case = _case(data, dtype)
     n_classes = case.scores.shape[1]
@@ -78,8 +90,15 @@ def test_kl2_mean_reduction_is_cross_entropy_over_classes(
     with pytest.warns(UserWarning, match="batchmean"):
         value = call_or_skip(kl_to_one_hot(kl_div, log_softmax, one_hot, "mean"), x)
     cross_entropy = oracles.cross_entropy(scores, case.target)
-    assert_close(value, cross_entropy / n_classes, dtype=dtype, terms=scores.size,
-                 condition=logsumexp_condition(scores), scale=1.0, what="KLDivLoss(mean) value")
+    assert_close(
+        value,
+        cross_entropy / n_classes,
+        dtype=dtype,
+        terms=scores.size,
+        condition=logsumexp_condition(scores),
+        scale=1.0,
+        what="KLDivLoss(mean) value",
+    )
     recording.note("reduction 'mean' gives CE/C (divides by N·C) and warns")
 
 

@@ -97,8 +97,9 @@ def test_wd1_sgd_weight_decay_equals_l2_penalty(device, dtype, config, sgd, data
         form = "SGD on loss + (λ/2)‖w‖²" if penalty else "SGD(weight_decay=λ)"
         actual = torch_trajectory(sgd, problem, device, dtype, penalty=penalty, **settings)
         for step, (w, w_ref) in enumerate(zip(actual, expected, strict=True)):
-            assert_close(w, w_ref, dtype=dtype, terms=terms, condition=STEPS,
-                         what=f"{form}, iterate {step}")
+            assert_close(
+                w, w_ref, dtype=dtype, terms=terms, condition=STEPS, what=f"{form}, iterate {step}"
+            )
 
 
 @pytest.mark.claim("WD-1")
@@ -114,5 +115,10 @@ def test_wd1_plain_sgd_step_shrinks_then_descends(device, dtype, sgd, data):
     terms = problem["X"].size * problem["W0"].shape[0]
     for step in range(STEPS):
         w = trajectory[step].to("cpu", torch.float64).numpy()
-        assert_close(trajectory[step + 1], (1 - lr * lam) * w - lr * gradient(w), dtype=dtype,
-                     terms=terms, what=f"step {step + 1} against (1 − lr·λ)·w − lr·∇loss")
+        assert_close(
+            trajectory[step + 1],
+            (1 - lr * lam) * w - lr * gradient(w),
+            dtype=dtype,
+            terms=terms,
+            what=f"step {step + 1} against (1 − lr·λ)·w − lr·∇loss",
+        )

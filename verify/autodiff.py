@@ -28,7 +28,11 @@ def call_or_skip(fn: Callable[..., torch.Tensor], *inputs: Any, **params: Any) -
     except (RuntimeError, NotImplementedError) as error:
         if is_unsupported_error(error):
             tensor = next((i for i in inputs if isinstance(i, torch.Tensor)), None)
-            where = f" ({dtype_name(tensor.dtype)} on {tensor.device.type})" if tensor is not None else ""
+            where = (
+                f" ({dtype_name(tensor.dtype)} on {tensor.device.type})"
+                if tensor is not None
+                else ""
+            )
             pytest.skip(f"not supported{where}: {str(error).splitlines()[0]}")
         raise
 

@@ -81,7 +81,9 @@ def as_implementation(obj: Any, name: str | None = None) -> Implementation:
     raise TypeError(f"{label} is not callable")
 
 
-def _torch_forms(functional: Callable[..., Any], module: type[nn.Module]) -> tuple[Implementation, ...]:
+def _torch_forms(
+    functional: Callable[..., Any], module: type[nn.Module]
+) -> tuple[Implementation, ...]:
     return (
         as_implementation(functional, f"torch.nn.functional.{functional.__name__}"),
         as_implementation(module, f"torch.nn.{module.__name__}"),
@@ -153,7 +155,9 @@ CONTRACTS: dict[str, Contract] = {
             oracles.binary_cross_entropy_with_logits_vjp,
             (
                 Param("weight", None, "None or a tensor broadcastable to the input"),
-                Param("pos_weight", None, "None or a positive tensor broadcast along the last axis"),
+                Param(
+                    "pos_weight", None, "None or a positive tensor broadcast along the last axis"
+                ),
                 _REDUCTION,
             ),
             ("logits, any shape",),
@@ -165,7 +169,9 @@ CONTRACTS: dict[str, Contract] = {
             oracles.kl_div,
             oracles.kl_div_vjp,
             (
-                Param("reduction", "mean", "one of 'none', 'mean', 'sum', 'batchmean'", KL_REDUCTIONS),
+                Param(
+                    "reduction", "mean", "one of 'none', 'mean', 'sum', 'batchmean'", KL_REDUCTIONS
+                ),
                 Param("log_target", False, "bool", (False, True)),
             ),
             ("log-probabilities and probabilities, any shape",),

@@ -18,7 +18,12 @@ FLOATING_DTYPES: tuple[torch.dtype, ...] = (
     torch.float16,
     torch.bfloat16,
 )
-SHORT_NAMES = {torch.float64: "f64", torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16"}
+SHORT_NAMES = {
+    torch.float64: "f64",
+    torch.float32: "f32",
+    torch.float16: "f16",
+    torch.bfloat16: "bf16",
+}
 
 
 def is_available(device: str) -> bool:
@@ -87,7 +92,8 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
 def params_to_device(params: dict, device: str, dtype: torch.dtype) -> dict:
     """Keyword params with every NumPy array turned into a tensor in ``dtype`` on ``device``."""
     return {
-        k: to_device(v, device, dtype) if isinstance(v, np.ndarray) else v for k, v in params.items()
+        k: to_device(v, device, dtype) if isinstance(v, np.ndarray) else v
+        for k, v in params.items()
     }
 
 

@@ -108,7 +108,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("device", _device_params(metafunc.config))
     if "dtype" in names:
         metafunc.parametrize("dtype", _dtype_params(metafunc))
-    contract_args = [n for n in names if n in contracts.CONTRACTS]
+    explicit = {
+        name.strip()
+        for marker in metafunc.definition.iter_markers("parametrize")
+        for name in (
+            marker.args[0].split(",") if isinstance(marker.args[0], str) else marker.args[0]
+        )
+    }
+    contract_args = [n for n in names if n in contracts.CONTRACTS and n not in explicit]
     if contract_args:
         sets = [
             pytest.param(*(contracts.get(n).implementation(form) for n in contract_args), id=form)

@@ -48,7 +48,13 @@ def logit_bound(dtype: torch.dtype) -> float:
 
 
 def shapes(
-    *, min_n: int = 1, max_n: int = 6, min_c: int = 2, max_c: int = 6, max_kdims: int = 0, max_side: int = 3
+    *,
+    min_n: int = 1,
+    max_n: int = 6,
+    min_c: int = 2,
+    max_c: int = 6,
+    max_kdims: int = 0,
+    max_side: int = 3,
 ) -> st.SearchStrategy[tuple[int, ...]]:
     """Score shapes (N, C) or (N, C, d1, ..., dk) with 0 ≤ k ≤ ``max_kdims``."""
     return st.tuples(
@@ -61,10 +67,10 @@ def shapes(
 @st.composite
 def logits(draw: st.DrawFn, shape: tuple[int, ...], bound: float) -> np.ndarray:
     """Real-valued scores of ``shape``: a drawn magnitude (1 up to ``bound``) times [-1, 1]."""
-    magnitude = draw(st.sampled_from([m for m in (1.0, 10.0, 100.0, 1e3, 1e4) if m <= bound] + [bound]))
-    unit = draw(
-        hnp.arrays(np.float64, shape, elements=st.floats(-1.0, 1.0, allow_subnormal=False))
+    magnitude = draw(
+        st.sampled_from([m for m in (1.0, 10.0, 100.0, 1e3, 1e4) if m <= bound] + [bound])
     )
+    unit = draw(hnp.arrays(np.float64, shape, elements=st.floats(-1.0, 1.0, allow_subnormal=False)))
     return unit * magnitude
 
 
@@ -85,9 +91,7 @@ def probabilities(
     low, high = open_unit_bounds(dtype)
     low, high = max(low, margin), min(high, 1.0 - margin)
     near_edges = st.sampled_from([v for v in (low, high, 1e-3, 1.0 - 1e-3) if low <= v <= high])
-    return hnp.arrays(
-        np.float64, shape, elements=st.one_of(st.floats(low, high), near_edges)
-    )
+    return hnp.arrays(np.float64, shape, elements=st.one_of(st.floats(low, high), near_edges))
 
 
 def soft_targets(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
@@ -107,8 +111,12 @@ def binary_targets(shape: tuple[int, ...], *, soft: bool = False) -> st.SearchSt
 
 
 def class_weights(n_classes: int) -> st.SearchStrategy[np.ndarray]:
-    """Positive class weights spanning four orders of magnitude (1e-2 to 1e2)."""
-    exponents = hnp.arrays(np.float64, (n_classes,), elements=st.floats(-2.0, 2.0))
+    """Distinct positive class weights spanning four orders of magnitude (1e-2 to 1e2).
+
+    Distinct, so that a weighted mean that divides by the wrong count cannot hide behind
+    equal weights.
+    """
+    exponents = hnp.arrays(np.float64, (n_classes,), elements=st.floats(-2.0, 2.0), unique=True)
     return exponents.map(lambda e: 10.0**e)
 
 
@@ -134,9 +142,7 @@ def class_targets(
 
 def cotangents(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
     """Upstream gradients for a loss output of ``shape`` (nonzero, mixed signs)."""
-    return hnp.arrays(
-        np.float64, shape, elements=st.floats(0.25, 2.0) | st.floats(-2.0, -0.25)
-    )
+    return hnp.arrays(np.float64, shape, elements=st.floats(0.25, 2.0) | st.floats(-2.0, -0.25))
 
 
 def reductions() -> st.SearchStrategy[str]:

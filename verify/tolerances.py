@@ -184,7 +184,9 @@ def assert_close(
     infinities are equal); on failure the message names what was compared, the max absolute
     and relative errors, the bound, and the worst element.
     """
-    comparison = compare(actual, expected, dtype=dtype, terms=terms, condition=condition, scale=scale)
+    comparison = compare(
+        actual, expected, dtype=dtype, terms=terms, condition=condition, scale=scale
+    )
     recording.record_comparison(comparison.ratio, comparison.max_abs, comparison.max_rel)
     a, e = _as_float64(actual), _as_float64(expected)
     try:
@@ -210,6 +212,8 @@ def assert_matches_published(actual: torch.Tensor | float, published: str, *, wh
     value = float(_as_float64(actual))
     decimals = len(published.split(".")[1]) if "." in published else 0
     half_unit = 0.5 * 10.0**-decimals
-    recording.record_comparison(abs(value - float(published)) / half_unit, abs(value - float(published)), 0.0)
+    recording.record_comparison(
+        abs(value - float(published)) / half_unit, abs(value - float(published)), 0.0
+    )
     if not abs(value - float(published)) <= half_unit * (1 + 1e-9):
         raise AssertionError(f"{what}: got {value!r}, published {published} (±{half_unit:g})")

@@ -121,9 +121,7 @@ def cross_entropy(
     ``target`` holds class indices (integer dtype, shape (N, d…)) or class probabilities
     (floating dtype, same shape as ``scores``).
     """
-    coefficients, denominator = _coefficients(
-        scores, target, weight, ignore_index, label_smoothing
-    )
+    coefficients, denominator = _coefficients(scores, target, weight, ignore_index, label_smoothing)
     per_position = _weighted_log_loss(coefficients, log_softmax(_classes_last(scores)))
     return reduce(per_position, reduction, denominator)
 
@@ -138,9 +136,7 @@ def cross_entropy_vjp(
     label_smoothing: float = 0.0,
 ) -> np.ndarray:
     """Gradient of ``Σ cotangent · cross_entropy(scores, target)`` with respect to ``scores``."""
-    coefficients, denominator = _coefficients(
-        scores, target, weight, ignore_index, label_smoothing
-    )
+    coefficients, denominator = _coefficients(scores, target, weight, ignore_index, label_smoothing)
     p = softmax(_classes_last(scores))
     g = expand_cotangent(cotangent, p.shape[:-1], reduction, denominator)
     local = np.sum(coefficients, axis=-1, keepdims=True) * p - coefficients
@@ -161,9 +157,7 @@ def cross_entropy_gradient_bound(
     The gradient (Σ_c A_ic)·p_ij − A_ij cancels where p is near the target, so its rounding
     error is relative to this bound, not to the (possibly tiny) gradient itself.
     """
-    coefficients, denominator = _coefficients(
-        scores, target, weight, ignore_index, label_smoothing
-    )
+    coefficients, denominator = _coefficients(scores, target, weight, ignore_index, label_smoothing)
     g = expand_cotangent(cotangent, coefficients.shape[:-1], reduction, denominator)
     with np.errstate(invalid="ignore"):
         bounds = np.abs(_scaled(g, np.sum(coefficients, axis=-1, keepdims=True)))

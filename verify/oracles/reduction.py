@@ -16,9 +16,7 @@ import numpy as np
 REDUCTIONS = ("none", "mean", "sum")
 
 
-def reduce(
-    per_element: np.ndarray, reduction: str, denominator: float | None = None
-) -> np.ndarray:
+def reduce(per_element: np.ndarray, reduction: str, denominator: float | None = None) -> np.ndarray:
     """Apply ``reduction`` to ``per_element``; 'mean' divides by ``denominator`` (default: size)."""
     if reduction == "none":
         return per_element
