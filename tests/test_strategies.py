@@ -152,7 +152,7 @@ def test_probabilities_respect_margin_as_drawn(dtype, margin, data):
 
 
 def margin_representable(margin: float, dtype: torch.dtype) -> bool:
-    """Whether rounding ``margin`` and ``1 − margin`` to ``dtype`` keeps them in [margin, 1 − margin]."""
+    """Whether ``margin`` and ``1 − margin``, rounded to ``dtype``, stay in [margin, 1 − margin]."""
     low, high = rounded(np.array([margin, 1 - margin]), dtype)
     return low >= margin and high <= 1 - margin
 
@@ -174,6 +174,8 @@ def margin_after_rounding_params() -> list[Any]:
     return params
 
 
+# Hypothesis' failure report imports libcst, which warns on import; unrelated to the property.
+@pytest.mark.filterwarnings("ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning")
 @pytest.mark.parametrize(("float_dtype", "margin"), margin_after_rounding_params())
 @settings(max_examples=EXAMPLES, phases=[p for p in Phase if p is not Phase.explain])
 @given(data=st.data())

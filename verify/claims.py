@@ -248,3 +248,7 @@ def markdown_table() -> str:
         star = " **(headline)**" if claim.headline else ""
         lines.append(f"| {claim.id} | {claim.statement}{star} | {claim.verdict.value} |")
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")

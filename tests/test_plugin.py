@@ -1,0 +1,134 @@
+"""The pytest plugin: device and dtype parametrization, implementations, claims, results.
+
+Generated spec files run in a pytest subprocess: an in-process run would import torch twice.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+SPEC = """
+import math
+import pytest, torch
+from verify import recording
+from verify.tolerances import assert_close
+
+@pytest.mark.claim("CE-1")
+@pytest.mark.dtypes(torch.float64, torch.float32)
+def test_claim(device, dtype, cross_entropy):
+    x = torch.zeros(2, 3, dtype=dtype, device=device)
+    assert_close(cross_entropy(x, torch.tensor([0, 1], device=device)),
+                 math.log(3), dtype=dtype, what="uniform")
+    recording.note("a note")
+"""
+
+CUDA_ABSENT = not torch.cuda.is_available()
+
+
+def test_every_device_is_collected_and_absent_ones_skip_with_reason(pytester):
+    pytester.makepyfile(SPEC)
+    result = pytester.runpytest_subprocess("-rs", "-p", "no:cacheprovider")
+    if CUDA_ABSENT:
+        result.assert_outcomes(passed=4, skipped=4)
+        result.stdout.fnmatch_lines(["*CUDA not available*"])
+    else:
+        result.assert_outcomes(passed=8)
+
+
+def test_ids_name_device_dtype_and_form(pytester):
+    pytester.makepyfile(SPEC)
+    result = pytester.runpytest_subprocess("--collect-only", "-q", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(
+        [
+            "*test_claim[[]cpu-float64-functional[]]",
+            "*test_claim[[]cpu-float32-module[]]",
+            "*test_claim[[]cuda-float64-functional[]]",
+        ]
+    )
+
+
+def test_device_and_dtype_options_restrict_the_set(pytester):
+    pytester.makepyfile(SPEC)
+    result = pytester.runpytest_subprocess(
+        "--collect-only", "-q", "-p", "no:cacheprovider", "--device", "cpu", "--dtype", "float32"
+    )
+    result.stdout.fnmatch_lines(["*[[]cpu-float32-functional[]]", "*[[]cpu-float32-module[]]"])
+    assert "cuda" not in result.stdout.str()
+    assert "float64" not in result.stdout.str()
+
+
+def test_explicit_parametrization_of_a_contract_name_wins(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.parametrize("cross_entropy", [len], ids=["mine"])
+        def test_mine(cross_entropy):
+            assert cross_entropy is len
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_unknown_claim_id_is_a_usage_error(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.claim("CE-99")
+        def test_x():
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown claim id(s) CE-99*"])
+
+
+def test_results_file_records_outcomes_errors_and_notes(pytester):
+    pytester.makepyfile(SPEC)
+    path = pytester.path / "results.json"
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--verify-results={path}")
+    results = {r["nodeid"].split("::")[-1]: r for r in json.loads(path.read_text())}
+    passed = results["test_claim[cpu-float64-functional]"]
+    assert passed["claims"] == ["CE-1"]
+    assert (passed["device"], passed["dtype"], passed["outcome"]) == ("cpu", "float64", "passed")
+    assert passed["observation"]["comparisons"] == 1
+    assert passed["observation"]["notes"] == ["a note"]
+    assert 0.0 <= passed["observation"]["worst_ratio"] <= 1.0
+    if CUDA_ABSENT:
+        skipped = results["test_claim[cuda-float64-functional]"]
+        assert (skipped["outcome"], skipped["message"]) == ("skipped", "CUDA not available")
+
+
+def test_failures_are_recorded_with_their_message(pytester):
+    pytester.makepyfile(SPEC.replace("math.log(3), dtype", "1.0, dtype"))
+    path = pytester.path / "results.json"
+    pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--device=cpu", f"--verify-results={path}"
+    )
+    results = json.loads(path.read_text())
+    assert {r["outcome"] for r in results} == {"failed"}
+    assert all("uniform" in r["message"] for r in results)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "environment", "profile"),
+    [((), None, "ci"), (("--hypothesis-profile=dev",), None, "dev"), ((), "thorough", "thorough")],
+)
+def test_hypothesis_profile_selection(pytester, monkeypatch, arguments, environment, profile):
+    if environment:
+        monkeypatch.setenv("VERIFY_HYPOTHESIS_PROFILE", environment)
+    else:
+        monkeypatch.delenv("VERIFY_HYPOTHESIS_PROFILE", raising=False)
+    pytester.makepyfile(
+        f"""
+        from hypothesis import settings
+        def test_profile():
+            assert settings.get_current_profile_name() == {profile!r}
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *arguments)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"verify: devices *; hypothesis profile {profile!r}"])

@@ -1,0 +1,152 @@
+"""The claims report (``verify.report``) and the ``verify`` command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from verify import claims, report
+
+
+def result(claim_id, device, outcome, dtype="float64", message="", notes=(), ratio=0.5):
+    return {
+        "nodeid": f"specs/test_x.py::test[{device}-{dtype}]",
+        "claims": [claim_id],
+        "device": device,
+        "dtype": dtype,
+        "outcome": outcome,
+        "message": message,
+        "observation": {
+            "worst_ratio": ratio,
+            "worst_abs": 1e-9,
+            "worst_rel": 1e-9,
+            "comparisons": 1,
+            "notes": list(notes),
+        },
+    }
+
+
+def row_of(rows, claim_id):
+    return next(r for r in rows if r.claim.id == claim_id)
+
+
+def test_passing_specs_observe_the_documented_verdict_per_device():
+    results = [
+        result("BCE-8", "cpu", "passed", notes=["p→0 with y = 1: loss 100"]),
+        result("BCE-8", "cpu", "passed", dtype="float32", ratio=0.9),
+        result("BCE-8", "cuda", "skipped", message="CUDA not available"),
+    ]
+    row = row_of(report.summarize(results, ("cpu", "cuda")), "BCE-8")
+    assert row.observed == {"cpu": "refuted [f64 f32]", "cuda": "skipped: CUDA not available"}
+    assert row.status == "matches"
+    assert row.worst_ratio == 0.9
+    assert row.details == ["p→0 with y = 1: loss 100"]
+
+
+def test_a_failure_makes_the_claim_deviate_and_is_shown():
+    results = [
+        result("CE-1", "cpu", "passed"),
+        result("CE-1", "cpu", "failed", dtype="float32", message="CrossEntropyLoss value differs"),
+    ]
+    row = row_of(report.summarize(results, ("cpu",)), "CE-1")
+    assert row.observed["cpu"] == "DEVIATES (1/2 failed)"
+    assert row.status == "deviates"
+    assert "CrossEntropyLoss value differs" in row.details[0]
+
+
+def test_claims_without_specs_are_listed_as_such():
+    rows = report.summarize([], ("cpu", "cuda"))
+    assert len(rows) == len(claims.CATALOGUE)
+    assert {r.status for r in rows} == {"no spec"}
+    assert "0 claims match" in report.summary_line(rows)
+
+
+def test_renderings_carry_every_claim():
+    rows = report.summarize([result("KL-2", "cpu", "passed")], ("cpu",))
+    text, markdown = report.render_text(rows, ("cpu",)), report.render_markdown(rows, ("cpu",))
+    data = json.loads(report.to_json(rows, ("cpu",)))
+    for claim in claims.CATALOGUE:
+        assert claim.id in text and f"| {claim.id} |" in markdown
+    assert [c["id"] for c in data["claims"]] == [c.id for c in claims.CATALOGUE]
+    assert row_of(rows, "KL-2").observed["cpu"] in markdown
+
+
+def run_verify(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "verify.cli", *arguments],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def write_spec(directory: Path, body: str) -> Path:
+    directory.mkdir()
+    (directory / "test_spec.py").write_text(textwrap.dedent(body))
+    return directory
+
+
+PASSING = """
+    import pytest
+
+    @pytest.mark.claim("WD-3")
+    def test_refuted(device):
+        pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "observed"),
+    [(PASSING, 0, "refuted"), (PASSING.replace("pass", "assert False"), 1, "DEVIATES")],
+    ids=["matches", "deviates"],
+)
+def test_verify_claims_exit_status_and_outputs(tmp_path, body, status, observed):
+    specs = write_spec(tmp_path / "specs", body)
+    outputs = tmp_path / "claims.json", tmp_path / "claims.md"
+    done = run_verify(
+        "claims",
+        "--specs",
+        str(specs),
+        "--workers",
+        "0",
+        "--json",
+        str(outputs[0]),
+        "--markdown",
+        str(outputs[1]),
+        cwd=tmp_path,
+    )
+    assert done.returncode == status, done.stderr
+    wd3 = next(line for line in done.stdout.splitlines() if line.startswith("WD-3"))
+    assert observed in wd3
+    assert "no spec" in done.stdout  # the other claims, listed
+    assert json.loads(outputs[0].read_text())["claims"][0]["id"] == "CE-1"
+    assert "| WD-3 |" in outputs[1].read_text()
+
+
+def test_verify_claims_fails_when_no_spec_is_collected(tmp_path):
+    specs = write_spec(tmp_path / "specs", "x = 1\n")
+    done = run_verify("claims", "--specs", str(specs), "--workers", "0", cwd=tmp_path)
+    assert done.returncode == 1
+
+
+def test_usage_errors_are_one_line_and_exit_2(tmp_path):
+    done = run_verify("claims", "--specs", str(tmp_path / "missing"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "does not exist" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_readme_claims_table_is_generated_from_the_catalogue():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    start, end = "<!-- claims-table:start -->\n", "<!-- claims-table:end -->"
+    assert start in readme and end in readme, "README lost its claims-table markers"
+    table = readme.split(start)[1].split(end)[0]
+    assert table == claims.markdown_table(), (
+        "README claims table is out of date: run `python -m verify.claims` and paste it"
+    )
