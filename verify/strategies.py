@@ -9,6 +9,7 @@ the dtype can represent.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,18 @@ def open_unit_bounds(dtype: torch.dtype) -> tuple[float, float]:
     return float(info.tiny), 1.0 - float(info.eps) / 2.0
 
 
+def _representable(value: float, dtype: torch.dtype, *, toward: float) -> float:
+    """``value`` rounded to ``dtype``, stepped one ulp ``toward`` ±inf if rounding crossed it.
+
+    Bounds made representable this way keep every drawn value inside them after rounding.
+    """
+    rounded_value = torch.tensor(value, dtype=torch.float64).to(dtype)
+    crossed = rounded_value.item() < value if toward > 0 else rounded_value.item() > value
+    if crossed:
+        rounded_value = torch.nextafter(rounded_value, torch.tensor(toward, dtype=dtype))
+    return rounded_value.item()
+
+
 def probabilities(
     shape: tuple[int, ...], dtype: torch.dtype, *, margin: float = 0.0
 ) -> st.SearchStrategy[np.ndarray]:
@@ -89,7 +102,8 @@ def probabilities(
     as ``dtype`` allows within that).
     """
     low, high = open_unit_bounds(dtype)
-    low, high = max(low, margin), min(high, 1.0 - margin)
+    low = _representable(max(low, margin), dtype, toward=math.inf)
+    high = _representable(min(high, 1.0 - margin), dtype, toward=-math.inf)
     near_edges = st.sampled_from([v for v in (low, high, 1e-3, 1.0 - 1e-3) if low <= v <= high])
     return hnp.arrays(np.float64, shape, elements=st.one_of(st.floats(low, high), near_edges))
 
