@@ -5,8 +5,22 @@
 
 runs the claim specs through pytest (on every available device, absent ones shown as
 skipped) and prints the table of ``verify.report``. Exit status: 0 when every observation
-matches its documented verdict, 1 when one deviates or the run itself failed, 2 for usage
-errors (one line on stderr, no traceback).
+matches its documented verdict, 1 when one deviates or the run itself failed.
+
+    verify check TARGET --contract NAME [--device cpu|cuda|all] [--dtype DTYPE ...]
+                 [--profile dev|ci|thorough] [--supports FEATURE,...]
+                 [--known-deviations PATH] [--no-claims] [--json PATH] [--markdown PATH]
+
+checks an implementation (``package.module:attr`` or ``path/to/file.py:attr``) against a
+contract and prints the conformance report (``verify.conformance``). Exit status: 0 when it
+conforms (on the features it supports), 1 when it deviates or cannot be run at all.
+
+    verify contracts
+
+lists the contracts, their parameters and optional features.
+
+Usage errors (unknown contract, a TARGET that cannot be imported or is not callable, a bad
+known-deviations file) exit 2 with one line on stderr and no traceback.
 """
 
 from __future__ import annotations
@@ -20,7 +34,11 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from verify import devices, profiles, report
+import torch
+
+from verify import check_report, conformance, contracts, devices, profiles, report
+from verify.loading import TargetError, load_target
+from verify.suites import SUITES
 
 PYTEST_NO_TESTS = 5
 
@@ -87,6 +105,61 @@ def run_claims(args: argparse.Namespace) -> int:
     return 1 if deviates or returncode != 0 else 0
 
 
+def run_check(args: argparse.Namespace) -> int:
+    if args.contract not in SUITES:
+        known = ", ".join(sorted(SUITES))
+        raise UsageError(f"unknown contract {args.contract!r}; known: {known}")
+    try:
+        fn = load_target(args.target)
+    except TargetError as error:
+        raise UsageError(str(error)) from None
+    known = None
+    if args.known_deviations:
+        try:
+            known = conformance.read_known_deviations(Path(args.known_deviations).read_text())
+        except (OSError, ValueError) as error:
+            raise UsageError(f"known-deviations file {args.known_deviations}: {error}") from None
+    features = {f.name for f in SUITES[args.contract].features}
+    declared = [f for f in (args.supports or "").split(",") if f]
+    unknown = [f for f in declared if f not in features]
+    if unknown:
+        raise UsageError(
+            f"unknown feature(s) {', '.join(unknown)}; {args.contract} has: "
+            f"{', '.join(sorted(features))}"
+        )
+    dtypes = [getattr(torch, d) for d in (args.dtype or ["float64", "float32"])]
+    result = conformance.check(
+        fn,
+        args.contract,
+        target=args.target,
+        devices_=devices.DEVICES if args.device == "all" else (args.device,),
+        dtypes=dtypes,
+        profile=args.profile,
+        supports=declared,
+        claims=not args.no_claims,
+        known_deviations=known,
+    )
+    print(check_report.render_text(result, verbose=args.verbose), end="")
+    if args.json:
+        Path(args.json).write_text(check_report.to_json(result))
+    if args.markdown:
+        Path(args.markdown).write_text(check_report.render_markdown(result))
+    return 0 if conformance.conforms(result) else 1
+
+
+def run_contracts(args: argparse.Namespace) -> int:
+    for name, contract in contracts.CONTRACTS.items():
+        print(f"{name}: {contract.summary}")
+        for param in contract.params:
+            print(f"  {param.name} (default {param.default!r}): {param.domain}")
+        if name in SUITES:
+            features = ", ".join(f.name for f in SUITES[name].features)
+            print(f"  optional features checked by `verify check`: {features}")
+        forms = ", ".join(i.name for i in contract.implementations)
+        print(f"  default implementations: {forms}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="verify", description="Executable specs for loss functions."
@@ -119,6 +192,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     claims.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after --")
     claims.set_defaults(run=run_claims)
+
+    check = commands.add_parser(
+        "check",
+        help="check an implementation against a contract",
+        description="Check an implementation against a loss contract and report deviations.",
+    )
+    check.add_argument(
+        "target", metavar="TARGET", help="package.module:attr or path/to/file.py:attr"
+    )
+    check.add_argument(
+        "--contract", required=True, help="the contract name (see `verify contracts`)"
+    )
+    check.add_argument("--device", choices=[*devices.DEVICES, "all"], default="cpu")
+    check.add_argument(
+        "--dtype",
+        action="append",
+        choices=[devices.dtype_name(d) for d in devices.FLOATING_DTYPES],
+        help="repeatable (default: float64 and float32)",
+    )
+    check.add_argument("--profile", choices=profiles.PROFILES, default=profiles.DEFAULT_PROFILE)
+    check.add_argument(
+        "--supports",
+        metavar="FEATURE,...",
+        help="features the implementation declares: never probed as unsupported",
+    )
+    check.add_argument(
+        "--known-deviations",
+        metavar="PATH",
+        help="file of '<check or glob>: <reason>' lines: deviations accepted",
+    )
+    check.add_argument("--no-claims", action="store_true", help="skip the claim specs")
+    check.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    check.add_argument("--markdown", metavar="PATH", help="also write the report as Markdown")
+    check.add_argument("-v", "--verbose", action="store_true", help="list passed checks too")
+    check.set_defaults(run=run_check)
+
+    listing = commands.add_parser("contracts", help="list the contracts and their parameters")
+    listing.set_defaults(run=run_contracts)
     return parser
 
 
@@ -132,6 +243,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug in verify itself: still one line, never a traceback
+        detail = str(error).splitlines()[0] if str(error) else ""
+        print(
+            f"verify {args.command}: internal error: {type(error).__name__}: {detail} "
+            "(please report it)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

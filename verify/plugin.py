@@ -9,7 +9,11 @@ What it adds to any pytest run:
   per dtype named in ``@pytest.mark.dtypes(...)``; ``--dtype`` restricts the set.
 - **Implementations.** A test argument named after a contract (``cross_entropy``,
   ``nll_loss``, ...) receives that contract's implementations: all contract arguments of one
-  test take the same form together (ids ``functional`` and ``module``).
+  test take the same form together (ids ``functional`` and ``module``). ``--impl
+  NAME=TARGET`` (repeatable) puts a user's implementation in place of contract NAME's (id
+  ``impl``), and deselects the specs that do not involve any such contract. A test argument
+  ``conformance_target`` receives ``(contract name, implementation)`` pairs: the ``--impl``
+  ones, or by default the torch functional form of every contract with a conformance suite.
 - **Claims.** ``@pytest.mark.claim("CE-1")`` ties a test to a catalogue claim (unknown ids are
   a usage error). ``--verify-results PATH`` writes each claim test's outcome, device, dtype,
   worst error against its tolerance and notes as JSON, which ``verify claims`` turns into its
@@ -28,6 +32,8 @@ import pytest
 from hypothesis import settings
 
 from verify import claims, contracts, devices, profiles, recording
+from verify.loading import TargetError, load_target
+from verify.suites import SUITES
 
 CLAIMS_KEY, DEVICE_KEY, DTYPE_KEY, OBSERVATION_KEY = (
     "verify_claims",
@@ -37,6 +43,23 @@ CLAIMS_KEY, DEVICE_KEY, DTYPE_KEY, OBSERVATION_KEY = (
 )
 
 PROFILE_KEY = pytest.StashKey[str]()
+IMPLS_KEY = pytest.StashKey[dict[str, contracts.Implementation]]()
+
+
+def _user_implementations(config: pytest.Config) -> dict[str, contracts.Implementation]:
+    chosen = {}
+    for entry in config.getoption("impl") or []:
+        name, sep, target = entry.partition("=")
+        if not sep or name not in contracts.CONTRACTS:
+            known = ", ".join(sorted(contracts.CONTRACTS))
+            raise pytest.UsageError(
+                f"--impl {entry!r}: expected NAME=TARGET with NAME one of {known}"
+            )
+        try:
+            chosen[name] = contracts.as_implementation(load_target(target), target)
+        except TargetError as error:
+            raise pytest.UsageError(f"--impl {entry!r}: {error}") from None
+    return chosen
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,6 +77,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run specs in this floating dtype only (repeatable; default: all)",
     )
     group.addoption(
+        "--impl",
+        action="append",
+        metavar="NAME=TARGET",
+        help="test TARGET (module:attr or file.py:attr) as the implementation of contract NAME",
+    )
+    group.addoption(
         "--verify-results",
         metavar="PATH",
         help="write the outcome of every claim test (with errors and notes) to PATH as JSON",
@@ -66,6 +95,7 @@ def pytest_configure(config: pytest.Config) -> None:
     profile = profiles.selected_profile(config.getoption("hypothesis_profile", None))
     settings.load_profile(profile)
     config.stash[PROFILE_KEY] = profile
+    config.stash[IMPLS_KEY] = _user_implementations(config)
     path = config.getoption("verify_results")
     if path and not hasattr(config, "workerinput"):  # the xdist controller, or a plain run
         config.pluginmanager.register(ResultsWriter(Path(path)), "verify-results-writer")
@@ -115,20 +145,43 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             marker.args[0].split(",") if isinstance(marker.args[0], str) else marker.args[0]
         )
     }
+    users = metafunc.config.stash[IMPLS_KEY]
     contract_args = [n for n in names if n in contracts.CONTRACTS and n not in explicit]
-    if contract_args:
+    if contract_args and users:
+        default = [
+            users.get(n) or contracts.get(n).implementation("functional") for n in contract_args
+        ]
+        metafunc.parametrize(contract_args, [pytest.param(*default, id="impl")])
+    elif contract_args:
         sets = [
             pytest.param(*(contracts.get(n).implementation(form) for n in contract_args), id=form)
             for form in contracts.FORMS
         ]
         metafunc.parametrize(contract_args, sets)
+    if "conformance_target" in names:
+        targets = users or {n: contracts.get(n).implementation("functional") for n in SUITES}
+        metafunc.parametrize(
+            "conformance_target", [pytest.param((n, i), id=n) for n, i in targets.items()]
+        )
 
 
 def _claim_ids(item: pytest.Item) -> list[str]:
     return [claim_id for marker in item.iter_markers("claim") for claim_id in marker.args]
 
 
+def _involves_user_implementation(item: pytest.Item, users: dict[str, Any]) -> bool:
+    arguments = getattr(item, "fixturenames", ())
+    return "conformance_target" in arguments or any(n in users for n in arguments)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    users = config.stash[IMPLS_KEY]
+    if users:
+        keep = [i for i in items if _involves_user_implementation(i, users)]
+        dropped = [i for i in items if not _involves_user_implementation(i, users)]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = keep
     for item in items:
         ids = _claim_ids(item)
         if not ids:

@@ -158,10 +158,11 @@ def compare(
         abs_err = np.abs(a - e)[finite]
         rel_err = abs_err / np.abs(e[finite])
     rel_err = rel_err[np.isfinite(rel_err)]
+    nonfinite_mismatch = bool(np.any(np.isinf(ratios) & ~finite))
     return Comparison(
         tolerance=tol,
-        max_abs=float(abs_err.max()) if abs_err.size else 0.0,
-        max_rel=float(rel_err.max()) if rel_err.size else 0.0,
+        max_abs=math.inf if nonfinite_mismatch else float(abs_err.max()) if abs_err.size else 0.0,
+        max_rel=math.inf if nonfinite_mismatch else float(rel_err.max()) if rel_err.size else 0.0,
         ratio=float(ratios[worst]),
         worst_index=tuple(int(i) for i in worst),
         actual_at_worst=float(a[worst]),

@@ -1,0 +1,59 @@
+"""Loading an implementation under test from a TARGET string.
+
+TARGET is ``package.module:attr`` (imported) or ``path/to/file.py:attr`` (loaded from the file);
+``attr`` may be dotted (``module:Class.method``). Anything that goes wrong here is the user's
+input, reported as a ``TargetError`` with a one-line message (the CLI exits 2).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+
+class TargetError(Exception):
+    """The TARGET cannot be imported, has no such attribute, or is not callable."""
+
+
+def _load_module(location: str) -> Any:
+    if location.endswith(".py") or "/" in location or "\\" in location:
+        path = Path(location)
+        if not path.is_file():
+            raise TargetError(f"no such file: {location}")
+        name = f"verify_target_{abs(hash(path.resolve()))}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise TargetError(f"cannot load {location} as a Python file")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        sys.path.insert(0, str(path.resolve().parent))
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            sys.path.pop(0)
+        return module
+    return importlib.import_module(location)
+
+
+def load_target(target: str) -> Any:
+    """The object named by ``target`` (see the module docstring); callable or TargetError."""
+    location, sep, attribute = target.rpartition(":")
+    if not sep or not location or not attribute:
+        raise TargetError(f"TARGET must be module:attr or path/file.py:attr, got {target!r}")
+    try:
+        obj = _load_module(location)
+    except TargetError:
+        raise
+    except Exception as error:  # the user's module failed to import: say why, in one line
+        message = str(error).splitlines()[0] if str(error) else ""
+        raise TargetError(f"cannot import {location}: {type(error).__name__}: {message}") from None
+    for part in attribute.split("."):
+        if not hasattr(obj, part):
+            raise TargetError(f"{location} has no attribute {attribute!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise TargetError(f"{target} is not callable (it is a {type(obj).__name__})")
+    return obj
