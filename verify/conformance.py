@@ -21,12 +21,12 @@ reproduces it, and a diagnosis: which known convention variant the implementatio
 
 from __future__ import annotations
 
-import fnmatch
 import importlib
 import inspect
 import itertools
 import pkgutil
 import random
+import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -376,14 +376,17 @@ def _gradcheck(
     x = inputs[0].detach().clone().requires_grad_(True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if not torch.autograd.gradcheck(
+        passed = torch.autograd.gradcheck(
             lambda s: ctx.impl(s, inputs[1], **params), (x,), raise_exception=False
-        ):
-            raise Deviation(
-                "torch.autograd.gradcheck failed: the analytic gradient differs "
-                "from finite differences",
-                None,
-            )
+        )
+    if not passed:
+        raise Deviation(
+            "torch.autograd.gradcheck failed: the analytic gradient differs from finite "
+            "differences",
+            counterexample(
+                case, dtype, "gradcheck", None, None, None, ctx.target, ctx.contract.name, device
+            ),
+        )
 
 
 def _non_contiguous_matches(
@@ -503,8 +506,8 @@ def check(
 
 def _verdict(report: Report) -> str:
     statuses = [c.status for c in report.checks]
-    if "passed" not in statuses and "error" in statuses:
-        return "error"
+    if "error" in statuses and not {"passed", "failed", "known"} & set(statuses):
+        return "error"  # nothing ran to completion: the implementation cannot be run at all
     if "failed" in statuses or "error" in statuses:
         return "deviates"
     if report.unsupported:
@@ -701,10 +704,15 @@ def read_known_deviations(text: str) -> dict[str, str]:
     return entries
 
 
+def _glob(pattern: str) -> re.Pattern[str]:
+    """``*`` matches any run of characters; everything else, brackets included, is literal."""
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
+
+
 def apply_known_deviations(report: Report, entries: dict[str, str]) -> None:
     """Mark matching failures 'known'; report entries that match nothing or now pass."""
     for pattern, reason in entries.items():
-        matched = [c for c in report.checks if fnmatch.fnmatchcase(c.name, pattern)]
+        matched = [c for c in report.checks if _glob(pattern).fullmatch(c.name)]
         if not matched:
             report.checks.append(
                 CheckResult(

@@ -1,0 +1,244 @@
+"""``verify check``, ``assert_conforms``, ``--impl``: the conformance engine on real and planted
+implementations (the examples in ``examples/`` and small ones defined here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from verify import assert_conforms, check, check_report, conformance
+from verify.contracts import CONTRACTS
+from verify.loading import load_target
+from verify.suites import SUITES
+
+ROOT = Path(__file__).parents[1]
+EXAMPLES = ROOT / "examples"
+FAST = {"profile": "dev", "dtypes": (torch.float64,), "claims": False}
+
+
+def example(name: str) -> str:
+    return f"{EXAMPLES / name}"
+
+
+@pytest.mark.parametrize("contract", sorted(SUITES))
+def test_torch_module_forms_conform(contract):
+    module_form = CONTRACTS[contract].implementation("module")
+    report = check(module_form, contract, **FAST)
+    assert report.verdict == "conforms", check_report.render_text(report)
+
+
+@pytest.mark.parametrize(
+    ("target", "contract", "verdict", "diagnosis"),
+    [
+        (
+            "stable_cross_entropy.py:cross_entropy",
+            "cross_entropy",
+            "conforms on the features it supports",
+            None,
+        ),
+        (
+            "blog_label_smoothing.py:cross_entropy",
+            "cross_entropy",
+            "deviates",
+            "label smoothing spread over the C−1 other classes",
+        ),
+        (
+            "clamped_bce.py:binary_cross_entropy",
+            "binary_cross_entropy",
+            "deviates",
+            "clamped to [eps, 1−eps] with eps ≈ 1e-07",
+        ),
+        ("kl_batchmean.py:kl_div", "kl_div", "deviates", "'batchmean' computed as 'mean'"),
+        ("naive_cross_entropy.py:cross_entropy", "cross_entropy", "deviates", None),
+    ],
+    ids=lambda v: (
+        v if isinstance(v, str) and v.endswith(("py:cross_entropy", "div", "entropy")) else None
+    ),
+)
+def test_examples_get_their_verdict_and_diagnosis(target, contract, verdict, diagnosis):
+    report = check(load_target(example(target)), contract, **FAST)
+    assert report.verdict == verdict, check_report.render_text(report)
+    if diagnosis:
+        assert any(diagnosis in line for line in report.diagnosis), report.diagnosis
+    failures = [c for c in report.checks if c.status == "failed"]
+    for failure in failures:
+        assert failure.counterexample is not None or "mutated" in failure.message
+
+
+def test_stable_example_lists_what_it_exercised_and_what_not():
+    report = check(
+        load_target(example("stable_cross_entropy.py:cross_entropy")), "cross_entropy", **FAST
+    )
+    assert report.unsupported == ["label_smoothing", "probability_targets"]
+    assert {"core", "weight", "ignore_index", "k_dim"} <= set(report.exercised)
+
+
+def test_a_declared_feature_is_never_unsupported():
+    report = check(
+        load_target(example("stable_cross_entropy.py:cross_entropy")),
+        "cross_entropy",
+        supports=["label_smoothing"],
+        **FAST,
+    )
+    smoothing = [c for c in report.checks if "label_smoothing" in c.name]
+    assert smoothing and {c.status for c in smoothing} == {"error"}
+    assert report.verdict == "deviates"
+
+
+def test_mutating_an_input_is_a_deviation():
+    def mutating(input, target, weight=None, **params):
+        if weight is not None:
+            weight.mul_(2)
+        return F.cross_entropy(input, target, weight=weight, **params)
+
+    report = check(mutating, "cross_entropy", **FAST)
+    weighted = [c for c in report.checks if c.name.startswith("values[weight]")]
+    assert weighted[0].status == "failed" and "mutated" in weighted[0].message
+
+
+def test_wrong_output_dtype_is_a_deviation():
+    def upcasting(input, target, **params):
+        return F.cross_entropy(input.double(), target, **params)
+
+    report = check(upcasting, "cross_entropy", profile="dev", dtypes=(torch.float32,), claims=False)
+    assert report.verdict == "deviates"
+    assert any("output is float64" in c.message for c in report.checks)
+
+
+def test_an_implementation_that_cannot_run_is_an_error():
+    class Broken(torch.nn.Module):
+        def __init__(self, **params):
+            raise RuntimeError("needs a config file")
+
+    report = check(Broken, "kl_div", **FAST)
+    assert report.verdict == "error"
+
+
+def test_known_deviations_keep_ci_green_and_cannot_rot():
+    fn = load_target(example("kl_batchmean.py:kl_div"))
+    entries = conformance.read_known_deviations(
+        "# we follow the old convention\nvalues[reduction=batchmean]@*: divides by N·C on purpose\n"
+    )
+    report = check(fn, "kl_div", known_deviations=entries, **FAST)
+    assert conformance.conforms(report), check_report.render_text(report)
+    assert any(c.status == "known" for c in report.checks)
+
+    stale = {"values[label_smoothing]@*": "no such check", "values[core]@*": "passes now"}
+    report = check(fn, "kl_div", known_deviations=stale, **FAST)
+    messages = [c.message for c in report.checks if c.name.startswith("known-deviations")]
+    assert "entry matches no check: remove it" in messages
+    assert "the known deviation now passes: remove the entry" in messages
+    assert report.verdict == "deviates"
+
+
+def test_known_deviations_file_errors_are_reported():
+    with pytest.raises(ValueError, match="line 1"):
+        conformance.read_known_deviations("values[core]@* without a reason\n")
+
+
+def test_assert_conforms():
+    assert_conforms(F.kl_div, "kl_div", **FAST)
+    with pytest.raises(AssertionError) as raised:
+        assert_conforms(load_target(example("kl_batchmean.py:kl_div")), "kl_div", **FAST)
+    assert (
+        str(raised.value).splitlines()[0].endswith("against kl_div: deviates (13 passed, 2 failed)")
+        or "deviates" in str(raised.value).splitlines()[0]
+    )
+
+
+def run_verify(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "verify.cli", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+
+
+def test_cli_report_json_and_exit_status(tmp_path):
+    out = tmp_path / "report.json"
+    done = run_verify(
+        "check",
+        example("kl_batchmean.py:kl_div"),
+        "--contract",
+        "kl_div",
+        "--profile",
+        "dev",
+        "--dtype",
+        "float64",
+        "--no-claims",
+        "--json",
+        str(out),
+    )
+    assert done.returncode == 1, done.stderr
+    assert "deviates" in done.stdout.splitlines()[0]
+    report = json.loads(out.read_text())
+    assert {"target", "contract", "verdict", "checks", "diagnosis"} <= set(report)
+    failed = [c for c in report["checks"] if c["status"] == "failed"]
+    assert failed and set(failed[0]) >= {"name", "status", "message", "counterexample"}
+
+    snippet = failed[0]["counterexample"]["snippet"]
+    reproduced = subprocess.run(
+        [sys.executable, "-c", snippet], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert reproduced.returncode == 0, reproduced.stderr
+    got, expected = (line for line in reproduced.stdout.splitlines() if line)
+    assert got.startswith("got") and expected.startswith("expected")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("torch.nn.functional:cross_entropy", "--contract", "focal"), "unknown contract"),
+        (("no_such_module:fn", "--contract", "kl_div"), "cannot import no_such_module"),
+        (("math:pi", "--contract", "kl_div"), "is not callable"),
+        (("missing/file.py:fn", "--contract", "kl_div"), "no such file"),
+        (("torch.nn.functional", "--contract", "kl_div"), "TARGET must be"),
+        (("torch.nn.functional:nope", "--contract", "kl_div"), "has no attribute"),
+    ],
+)
+def test_cli_usage_errors_are_one_line_exit_2(arguments, message):
+    done = run_verify("check", *arguments)
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_lists_contracts():
+    done = run_verify("contracts")
+    assert done.returncode == 0
+    for name in SUITES:
+        assert f"{name}:" in done.stdout
+
+
+def test_pytest_impl_option_runs_the_suite_on_a_user_implementation(pytester):
+    target = example("kl_batchmean.py:kl_div")
+    junit = pytester.path / "junit.xml"
+    result = pytester.runpytest_subprocess(
+        "--pyargs",
+        "specs",
+        f"--impl=kl_div={target}",
+        "--device=cpu",
+        "--dtype=float64",
+        "--hypothesis-profile=dev",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--junitxml={junit}",
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*test_conforms_to_contract*kl_div*", "*deselected*"])
+    assert junit.exists()
+
+
+def test_pytest_impl_option_rejects_bad_targets(pytester):
+    result = pytester.runpytest_subprocess("--impl=kl_div=no_such:thing", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--impl 'kl_div=no_such:thing': cannot import no_such*"])
