@@ -27,6 +27,7 @@ import itertools
 import pkgutil
 import random
 import re
+import sys
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -126,17 +127,26 @@ def _is_unsupported(error: BaseException, feature: Feature | None) -> bool:
 
 
 def _tensors(case: LossCase, device: str, dtype: torch.dtype) -> tuple[list[Any], dict[str, Any]]:
-    target_dtype = dtype if case.target.dtype.kind == "f" else None
-    inputs = [to_device(case.scores, device, dtype), to_device(case.target, device, target_dtype)]
+    inputs = [to_device(case.scores, device, dtype)]
+    if case.target is not None:
+        target_dtype = dtype if case.target.dtype.kind == "f" else None
+        inputs.append(to_device(case.target, device, target_dtype))
     return inputs, params_to_device(case.params, device, dtype)
 
 
 def _rounded_case(case: LossCase, dtype: torch.dtype) -> LossCase:
-    target = rounded(case.target, dtype) if case.target.dtype.kind == "f" else case.target
+    target = case.target
+    if target is not None and target.dtype.kind == "f":
+        target = rounded(target, dtype)
     cotangent = rounded(case.cotangent, dtype)
     return LossCase(
         rounded(case.scores, dtype), target, params_rounded(case.params, dtype), cotangent
     )
+
+
+def _oracle_inputs(case: LossCase) -> tuple[np.ndarray, ...]:
+    """The oracle's positional inputs: the scores, and the target unless the loss takes none."""
+    return (case.scores,) if case.target is None else (case.scores, case.target)
 
 
 def _to_list(array: Any) -> Any:
@@ -174,30 +184,46 @@ def counterexample(
 
 def snippet(target: str, contract: str, case: LossCase, dtype: torch.dtype, device: str) -> str:
     """Python that rebuilds the counterexample and calls the implementation and the reference."""
-    array_params = {k: v for k, v in case.params.items() if isinstance(v, np.ndarray)}
+    arrays = {k: v for k, v in case.params.items() if isinstance(v, np.ndarray)}
     plain = {k: v for k, v in case.params.items() if not isinstance(v, np.ndarray)}
-    target_dtype = "dtype" if case.target.dtype.kind == "f" else "torch.int64"
     lines = [
         "import numpy as np, torch",
-        "from verify import contracts, devices",
+        "from verify import contracts",
         "from verify.loading import load_target",
         f"impl = contracts.as_implementation(load_target({target!r}))",
-        f"dtype, device = torch.{dtype_name(dtype)}, {device!r}",
-        f"x = torch.tensor({_to_list(case.scores)!r}, dtype=torch.float64)",
-        f"y = torch.tensor({_to_list(case.target)!r}, dtype=torch.float64)",
-        f"params = {plain!r}",
-        *(
-            f"params[{k!r}] = torch.tensor({_to_list(v)!r}, dtype=dtype, device=device)"
-            for k, v in array_params.items()
-        ),
-        f"got = impl(x.to(dtype).to(device), y.to({target_dtype}).to(device), **params)",
         f"reference = contracts.get({contract!r}).reference",
-        "ref_params = {k: devices.to_numpy(v) if torch.is_tensor(v) else v"
-        " for k, v in params.items()}",
-        "y_ref = devices.to_numpy(y.to(dtype)) if y.is_floating_point() else y.numpy()",
-        "y_ref = y_ref if " + repr(case.target.dtype.kind == "f") + " else y.long().numpy()",
-        "print('got     ', got)",
-        "print('expected', reference(devices.to_numpy(x.to(dtype)), y_ref, **ref_params))",
+        f"dtype, device = torch.{dtype_name(dtype)}, {device!r}",
+        f"x = np.array({_to_list(case.scores)!r})",
+        f"params = {plain!r}",
+        *(f"params[{k!r}] = np.array({_to_list(v)!r})" for k, v in arrays.items()),
+        "# the tensors are rounded to dtype; the reference sees the same rounded values",
+        "as_tensor = lambda a: torch.tensor(a, dtype=torch.float64).to(dtype).to(device)",
+        "rounded = lambda a: torch.tensor(a, dtype=torch.float64).to(dtype).double().numpy()",
+        "arrays = {k for k, v in params.items() if isinstance(v, np.ndarray)}",
+        "tensors = {k: as_tensor(v) if k in arrays else v for k, v in params.items()}",
+        "oracle = {k: rounded(v) if k in arrays else v for k, v in params.items()}",
+    ]
+    if case.target is None:
+        call, reference = "impl(xt, **tensors)", "(rounded(x), {})"
+    elif case.target.dtype.kind == "f":
+        lines.append(f"y = np.array({_to_list(case.target)!r})")
+        call, reference = "impl(xt, as_tensor(y), **tensors)", "(rounded(x), rounded(y), {})"
+    else:
+        lines.append(f"y = np.array({_to_list(case.target)!r}, dtype=np.int64)")
+        call = "impl(xt, torch.from_numpy(y).to(device), **tensors)"
+        reference = "(rounded(x), y, {})"
+    lines += [
+        f"g = np.array({_to_list(case.cotangent)!r})  # the gradient is that of sum(g * loss)",
+        "xt = as_tensor(x).requires_grad_()",
+        f"got = {call}",
+        "(grad,) = torch.autograd.grad(got, xt, as_tensor(g).expand_as(got))",
+        f"expected = reference{reference.format('**oracle')}",
+        f"expected_grad = contracts.get({contract!r}).gradient"
+        f"{reference.format('rounded(g), **oracle')}",
+        "print('got          ', got.detach())",
+        "print('expected     ', expected)",
+        "print('got grad     ', grad)",
+        "print('expected grad', expected_grad)",
     ]
     return "\n".join(lines)
 
@@ -266,8 +292,8 @@ def _assert_matches(
 ) -> None:
     value, grad = _evaluate(ctx, case, device, dtype, feature, layout)
     ref = _rounded_case(case, dtype)
-    expected = ctx.contract.reference(ref.scores, ref.target, **ref.params)
-    expected_grad = ctx.contract.gradient(ref.scores, ref.target, ref.cotangent, **ref.params)
+    expected = ctx.contract.reference(*_oracle_inputs(ref), **ref.params)
+    expected_grad = ctx.contract.gradient(*_oracle_inputs(ref), ref.cotangent, **ref.params)
     bounds = ctx.suite.bounds(ref, ref.scores)
     for what, got, want, kwargs in (
         ("value", value, expected, bounds.value),
@@ -377,7 +403,7 @@ def _gradcheck(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         passed = torch.autograd.gradcheck(
-            lambda s: ctx.impl(s, inputs[1], **params), (x,), raise_exception=False
+            lambda s: ctx.impl(s, *inputs[1:], **params), (x,), raise_exception=False
         )
     if not passed:
         raise Deviation(
@@ -478,7 +504,7 @@ def check(
     spec = contracts.get(contract)
     suite = SUITES[contract]
     impl = contracts.as_implementation(fn)
-    ctx = _Context(impl, target or impl.name, suite, spec, frozenset(supports), profile)
+    ctx = _Context(impl, target or target_name(fn), suite, spec, frozenset(supports), profile)
     report = Report(ctx.target, contract)
     runner = _Runner(ctx, report)
     dtypes = tuple(dtypes)
@@ -502,6 +528,13 @@ def check(
         apply_known_deviations(report, known_deviations)
     report.verdict = _verdict(report)
     return report
+
+
+def target_name(fn: Any) -> str:
+    """``module:qualname`` (or ``file.py:qualname`` for a file loaded by ``load_target``)."""
+    module = sys.modules.get(getattr(fn, "__module__", ""), None)
+    location = getattr(module, "__verify_location__", None) or getattr(fn, "__module__", "?")
+    return f"{location}:{getattr(fn, '__qualname__', type(fn).__name__)}"
 
 
 def _verdict(report: Report) -> str:
@@ -555,7 +588,7 @@ def _variant_explains(
         return None
     ref = _rounded_case(case, dtype)
     bounds = ctx.suite.bounds(ref, ref.scores).value
-    expected = ctx.contract.reference(ref.scores, ref.target, **ref.params)
+    expected = ctx.contract.reference(*_oracle_inputs(ref), **ref.params)
     with np.errstate(all="ignore"):
         value = np.asarray(variant.value(ref), dtype=np.float64)
     if value.shape != np.shape(got) or np.all(np.isnan(value)):

@@ -28,6 +28,7 @@ def _load_module(location: str) -> Any:
         if spec is None or spec.loader is None:
             raise TargetError(f"cannot load {location} as a Python file")
         module = importlib.util.module_from_spec(spec)
+        module.__verify_location__ = location  # so reports name the file, not the module alias
         sys.modules[name] = module
         sys.path.insert(0, str(path.resolve().parent))
         try:
