@@ -90,6 +90,16 @@ def _torch_forms(
     )
 
 
+def _along_dim(oracle: Callable[..., Any]) -> Callable[..., Any]:
+    """An axis-taking oracle under PyTorch's parameter name ``dim``."""
+
+    def reference(*arrays: Any, dim: int = 1) -> Any:
+        return oracle(*arrays, axis=dim)
+
+    reference.__doc__ = oracle.__doc__
+    return reference
+
+
 _REDUCTION = Param("reduction", "mean", "one of 'none', 'mean', 'sum'", REDUCTIONS)
 _CLASS_WEIGHT = Param("weight", None, "None or a positive (C,) tensor of class weights")
 _IGNORE_INDEX = Param("ignore_index", -100, "an integer; targets equal to it are ignored")
@@ -124,8 +134,8 @@ CONTRACTS: dict[str, Contract] = {
         Contract(
             "log_softmax",
             "x − logsumexp(x) along dim",
-            oracles.log_softmax,
-            oracles.log_softmax_vjp,
+            _along_dim(oracles.log_softmax),
+            _along_dim(oracles.log_softmax_vjp),
             (_DIM,),
             ("scores (N, C, d1..dk)",),
             _torch_forms(F.log_softmax, nn.LogSoftmax),
@@ -133,8 +143,8 @@ CONTRACTS: dict[str, Contract] = {
         Contract(
             "softmax",
             "exp(x) / Σ exp(x) along dim",
-            oracles.softmax,
-            oracles.softmax_vjp,
+            _along_dim(oracles.softmax),
+            _along_dim(oracles.softmax_vjp),
             (_DIM,),
             ("scores (N, C, d1..dk)",),
             _torch_forms(F.softmax, nn.Softmax),

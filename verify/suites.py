@@ -428,6 +428,71 @@ KL_DIV = Suite(
     ),
 )
 
+# --- softmax and log_softmax (one input, no target) ----------------------------------------
+
+
+@st.composite
+def _normalization_cases(
+    draw: st.DrawFn, dtype: torch.dtype, features: frozenset[str], reduction: str
+) -> LossCase:
+    kdims = 2 if "k_dim" in features else 0
+    shape = draw(vs.shapes(min_n=1, max_n=5, min_c=1, max_c=6, max_kdims=kdims))
+    if kdims and len(shape) == 2:
+        shape = (*shape, 2)
+    scores = draw(vs.logits(shape, vs.logit_bound(dtype)))
+    return LossCase(scores, None, {"dim": 1}, draw(vs.cotangents(shape)))
+
+
+def _normalization_bounds(case: LossCase, scores: np.ndarray, log: bool) -> Bounds:
+    condition, terms = (
+        logsumexp_condition(scores),
+        max(scores.shape[1] if scores.ndim > 1 else 1, 1),
+    )
+    largest_cotangent = float(np.max(np.abs(case.cotangent), initial=0.0))
+    # softmax: p·(g − Σ g·p) cancels at the scale of g; log_softmax: g − p·Σg at C·|g|.
+    gradient_scale = largest_cotangent * (terms if log else 1.0)
+    return Bounds(
+        value={"terms": terms, "condition": condition, "scale": 1.0},
+        gradient={"terms": terms, "condition": condition, "scale": gradient_scale},
+    )
+
+
+def _along_batch(oracle: Callable[..., np.ndarray]) -> Callable[[LossCase], np.ndarray]:
+    def value(case: LossCase) -> np.ndarray:
+        return oracle(case.scores, axis=0) if case.scores.shape[0] > 1 else np.full((), np.nan)
+
+    return value
+
+
+def _normalization_edges() -> list[tuple[str, LossCase, str | None]]:
+    empty = np.zeros((0, 3))
+    return [("empty_batch", LossCase(empty, None, {"dim": 1}, empty), None)]
+
+
+SOFTMAX = Suite(
+    "softmax",
+    (Feature("k_dim", "K-dimensional scores (N, C, d1, ..., dk), softmax over dim 1"),),
+    _normalization_cases,
+    lambda case, scores: _normalization_bounds(case, scores, log=False),
+    edges=_normalization_edges,
+    variants=(
+        Variant("softmax over dim 0 (the batch) instead of dim 1", _along_batch(oracles.softmax)),
+    ),
+)
+
+LOG_SOFTMAX = Suite(
+    "log_softmax",
+    (Feature("k_dim", "K-dimensional scores (N, C, d1, ..., dk), over dim 1"),),
+    _normalization_cases,
+    lambda case, scores: _normalization_bounds(case, scores, log=True),
+    edges=_normalization_edges,
+    variants=(
+        Variant(
+            "log_softmax over dim 0 (the batch) instead of dim 1", _along_batch(oracles.log_softmax)
+        ),
+    ),
+)
+
 SUITES: dict[str, Suite] = {
     s.contract: s
     for s in (
@@ -436,5 +501,7 @@ SUITES: dict[str, Suite] = {
         BINARY_CROSS_ENTROPY_WITH_LOGITS,
         BINARY_CROSS_ENTROPY,
         KL_DIV,
+        SOFTMAX,
+        LOG_SOFTMAX,
     )
 }
