@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from verify import oracles
+from verify.oracles import focal, regression
 from verify.oracles.divergence import KL_REDUCTIONS
 from verify.oracles.reduction import REDUCTIONS
 
@@ -189,6 +190,92 @@ CONTRACTS: dict[str, Contract] = {
         ),
     )
 }
+
+_ELEMENTWISE = ("input and target of the same shape",)
+
+
+def _softmax_focal_reference(oracle: Callable[..., Any]) -> Callable[..., Any]:
+    """The softmax focal oracle under the contract's name ``alpha`` for the per-class weights."""
+
+    def reference(*arrays: Any, alpha: Any = None, **params: Any) -> Any:
+        return oracle(*arrays, weight=alpha, **params)
+
+    reference.__doc__ = oracle.__doc__
+    return reference
+
+
+CONTRACTS.update(
+    {
+        c.name: c
+        for c in (
+            Contract(
+                "mse_loss",
+                "(input − target)², reduced",
+                regression.mse_loss,
+                regression.mse_loss_vjp,
+                (_REDUCTION,),
+                _ELEMENTWISE,
+                _torch_forms(F.mse_loss, nn.MSELoss),
+            ),
+            Contract(
+                "l1_loss",
+                "|input − target|, reduced",
+                regression.l1_loss,
+                regression.l1_loss_vjp,
+                (_REDUCTION,),
+                _ELEMENTWISE,
+                _torch_forms(F.l1_loss, nn.L1Loss),
+            ),
+            Contract(
+                "smooth_l1_loss",
+                "0.5·d²/β where |d| < β, else |d| − 0.5·β",
+                regression.smooth_l1_loss,
+                regression.smooth_l1_loss_vjp,
+                (_REDUCTION, Param("beta", 1.0, "a float ≥ 0 (0 is L1)")),
+                _ELEMENTWISE,
+                _torch_forms(F.smooth_l1_loss, nn.SmoothL1Loss),
+            ),
+            Contract(
+                "huber_loss",
+                "0.5·d² where |d| < δ, else δ·(|d| − 0.5·δ)",
+                regression.huber_loss,
+                regression.huber_loss_vjp,
+                (_REDUCTION, Param("delta", 1.0, "a float > 0")),
+                _ELEMENTWISE,
+                _torch_forms(F.huber_loss, nn.HuberLoss),
+            ),
+            Contract(
+                "sigmoid_focal_loss",
+                "α_t·(1 − p_t)^γ·BCEWithLogits(x, y) (Lin et al. 2017; torchvision's signature)",
+                focal.sigmoid_focal_loss,
+                focal.sigmoid_focal_loss_vjp,
+                (
+                    Param(
+                        "alpha", 0.25, "α_t = α for positives, 1 − α for negatives; < 0 disables"
+                    ),
+                    Param("gamma", 2.0, "a float ≥ 0"),
+                    Param("reduction", "none", "one of 'none', 'mean', 'sum'", REDUCTIONS),
+                ),
+                ("logits and targets in [0, 1] of the same shape",),
+                (),  # torch has none; torchvision.ops.sigmoid_focal_loss is one to check
+            ),
+            Contract(
+                "softmax_focal_loss",
+                "−α_y·(1 − p_y)^γ·log p_y per position, NLL's weighting and reductions",
+                _softmax_focal_reference(focal.softmax_focal_loss),
+                _softmax_focal_reference(focal.softmax_focal_loss_vjp),
+                (
+                    Param("gamma", 2.0, "a float ≥ 0"),
+                    Param("alpha", None, "None or per-class weights (C,)"),
+                    _IGNORE_INDEX,
+                    _REDUCTION,
+                ),
+                ("class indices (N,)", "class indices (N, d1..dk)"),
+                (),
+            ),
+        )
+    }
+)
 
 FORMS = ("functional", "module")
 

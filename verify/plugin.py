@@ -146,7 +146,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
     }
     users = metafunc.config.stash[IMPLS_KEY]
-    contract_args = [n for n in names if n in contracts.CONTRACTS and n not in explicit]
+    contract_args = [
+        n
+        for n in names
+        if n in contracts.CONTRACTS and n not in explicit and contracts.get(n).implementations
+    ]
     if contract_args and users:
         default = [
             users.get(n) or contracts.get(n).implementation("functional") for n in contract_args

@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from verify import oracles
 from verify import strategies as vs
+from verify.oracles import focal, regression
 from verify.strategies import LossCase
 from verify.tolerances import logsumexp_condition, loss_scale
 
@@ -59,6 +61,7 @@ class Suite:
     edges: Callable[[], list[tuple[str, LossCase, str | None]]] = lambda: []
     # Inputs for finite differences, when the core cases can sit too close to a kink or edge.
     gradcheck_cases: Callable[[torch.dtype], st.SearchStrategy[LossCase]] | None = None
+    core_reduction: str = "mean"  # the contract's default reduction: the core case uses it
 
     def smooth_cases(self, dtype: torch.dtype) -> st.SearchStrategy[LossCase]:
         if self.gradcheck_cases is not None:
@@ -428,6 +431,232 @@ KL_DIV = Suite(
     ),
 )
 
+# --- regression losses ------------------------------------------------------------------------
+
+
+@st.composite
+def _regression_cases(
+    draw: st.DrawFn,
+    dtype: torch.dtype,
+    features: frozenset[str],
+    reduction: str,
+    param: str | None,
+    away_from_kinks: bool = False,
+) -> LossCase:
+    shape = (draw(st.integers(1, 5)), draw(st.integers(1, 4)))
+    bound = vs.logit_bound(dtype)
+    target = draw(vs.logits(shape, bound))
+    if away_from_kinks:  # |d| in [0.05, 0.8] or [1.25, 20]: clear of 0 and of β = δ = 1
+        size = st.floats(0.05, 0.8) | st.floats(1.25, 20.0)
+        magnitude = draw(hnp.arrays(np.float64, shape, elements=size))
+        signs = draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, 1.0])))
+        inputs = target + signs * magnitude
+    else:
+        inputs = draw(vs.logits(shape, bound))
+    params = _reduction_params(reduction)
+    if param is not None and param in features:
+        params[param] = float(10.0 ** draw(st.floats(-3.0, 1.0)))
+    return LossCase(inputs, target, params, draw(vs.cotangents(_output_shape(shape, reduction))))
+
+
+def _regression_bounds(case: LossCase, inputs: np.ndarray, power: int, param: str | None) -> Bounds:
+    """d = x − y cancels at the size of the inputs: errors scale with max(|x|, |y|)."""
+    reduction = case.params.get("reduction", "mean")
+    magnitude = max(
+        float(np.max(np.abs(inputs), initial=0.0)),
+        float(np.max(np.abs(case.target), initial=0.0)),
+        1.0,
+    )
+    width = case.params.get(param, 1.0) if param else 1.0
+    cotangent = float(np.max(np.abs(case.cotangent), initial=0.0))
+    per_cotangent = 1.0 / max(inputs.size, 1) if reduction == "mean" else 1.0
+    if power == 2:
+        value_scale, slope_scale = magnitude**2, 2.0 * magnitude
+    elif param == "beta":  # SmoothL1: slope d/β inside |d| < β
+        value_scale, slope_scale = magnitude, max(1.0, magnitude / width) if width else 1.0
+    elif param == "delta":  # Huber: slope d inside |d| < δ, δ·sign(d) outside
+        value_scale, slope_scale = magnitude * max(1.0, width), max(width, magnitude)
+    else:
+        value_scale, slope_scale = magnitude, 1.0
+    terms = max(inputs.size, 1)
+    return Bounds(
+        value={"terms": terms, "scale": loss_scale(reduction, inputs.size) * value_scale},
+        gradient={"terms": terms, "scale": cotangent * per_cotangent * slope_scale},
+    )
+
+
+def _regression_variants(
+    oracle: Callable[..., np.ndarray], param: str | None
+) -> tuple[Variant, ...]:
+    def sum_for_mean(case: LossCase) -> np.ndarray:
+        if case.params.get("reduction", "mean") != "mean":
+            return np.full((), np.nan)
+        return oracle(case.scores, case.target, **_with(case.params, reduction="sum"))
+
+    def mean_over_batch(case: LossCase) -> np.ndarray:
+        if case.params.get("reduction", "mean") != "mean" or case.scores.ndim < 2:
+            return np.full((), np.nan)
+        total = oracle(case.scores, case.target, **_with(case.params, reduction="sum"))
+        return total / case.scores.shape[0]
+
+    variants = [
+        Variant("sum instead of mean", sum_for_mean),
+        Variant("mean over the batch size N instead of every element", mean_over_batch),
+    ]
+    if param == "beta":
+
+        def without_inverse_beta(case: LossCase) -> np.ndarray:
+            beta = case.params.get("beta", 1.0)
+            d = case.scores - case.target
+            per = np.where(np.abs(d) < beta, 0.5 * d * d, np.abs(d) - 0.5 * beta)
+            return oracles.reduction.reduce(per, case.params.get("reduction", "mean"))
+
+        variants.append(Variant("0.5·d² inside |d| < β, without the 1/β", without_inverse_beta))
+    if param == "delta":
+
+        def without_delta(case: LossCase) -> np.ndarray:
+            params = {k: v for k, v in case.params.items() if k != "delta"}
+            return regression.smooth_l1_loss(
+                case.scores, case.target, beta=case.params.get("delta", 1.0), **params
+            )
+
+        variants.append(Variant("SmoothL1(β = δ): Huber without the δ factor", without_delta))
+    return tuple(variants)
+
+
+def _regression_suite(
+    contract: str, oracle: Callable[..., np.ndarray], power: int, param: str | None = None
+) -> Suite:
+    features = [*REDUCTION_FEATURES]
+    if param:
+        features.append(Feature(param, f"{param} over 1e-3 … 10", param))
+    return Suite(
+        contract,
+        tuple(features),
+        lambda dtype, feats, reduction: _regression_cases(dtype, feats, reduction, param),
+        lambda case, inputs: _regression_bounds(case, inputs, power, param),
+        variants=_regression_variants(oracle, param),
+        edges=lambda: _empty_batch(np.zeros((2, 3)), np.zeros((2, 3))),
+        gradcheck_cases=lambda dtype: _regression_cases(dtype, frozenset(), "none", None, True),
+    )
+
+
+MSE_LOSS = _regression_suite("mse_loss", regression.mse_loss, 2)
+L1_LOSS = _regression_suite("l1_loss", regression.l1_loss, 1)
+SMOOTH_L1_LOSS = _regression_suite("smooth_l1_loss", regression.smooth_l1_loss, 1, "beta")
+HUBER_LOSS = _regression_suite("huber_loss", regression.huber_loss, 1, "delta")
+
+# --- focal losses -----------------------------------------------------------------------------
+
+
+@st.composite
+def _sigmoid_focal_cases(
+    draw: st.DrawFn, dtype: torch.dtype, features: frozenset[str], reduction: str
+) -> LossCase:
+    shape = (draw(st.integers(1, 5)), draw(st.integers(1, 4)))
+    params: dict[str, Any] = {"reduction": reduction}
+    if "alpha" in features:
+        params["alpha"] = draw(st.floats(0.0, 1.0) | st.just(-1.0))
+    if "gamma" in features:
+        params["gamma"] = draw(st.floats(0.0, 5.0))
+    return LossCase(
+        draw(vs.logits(shape, min(vs.logit_bound(dtype), 100.0))),
+        draw(vs.binary_targets(shape, soft="soft_targets" in features)),
+        params,
+        draw(vs.cotangents(_output_shape(shape, reduction))),
+    )
+
+
+def _sigmoid_focal_bounds(case: LossCase, logits: np.ndarray) -> Bounds:
+    terms = max(logits.size, 1)
+    condition = logsumexp_condition(np.stack([np.zeros_like(logits), logits], axis=1))
+    bound = focal.sigmoid_focal_loss_gradient_bound(
+        logits, case.target, case.cotangent, **case.params
+    )
+    reduction = case.params.get("reduction", "none")
+    return Bounds(
+        value={
+            "terms": terms,
+            "condition": condition,
+            "pointwise": True,
+            "scale": loss_scale(reduction, logits.size),
+        },
+        gradient={"terms": terms, "condition": condition, "scale": bound},
+    )
+
+
+def _focal_alpha_swapped(case: LossCase) -> np.ndarray:
+    alpha = case.params.get("alpha", 0.25)
+    if alpha < 0 or alpha == 0.5:
+        return np.full((), np.nan)
+    return focal.sigmoid_focal_loss(case.scores, case.target, **_with(case.params, alpha=1 - alpha))
+
+
+def _focal_without_alpha(case: LossCase) -> np.ndarray:
+    return focal.sigmoid_focal_loss(case.scores, case.target, **_with(case.params, alpha=-1.0))
+
+
+SIGMOID_FOCAL_LOSS = Suite(
+    "sigmoid_focal_loss",
+    (
+        Feature("reduction=mean", "mean over every element", "reduction"),
+        Feature("reduction=sum", "summed loss", "reduction"),
+        Feature("alpha", "α in [0, 1], or < 0 to disable", "alpha"),
+        Feature("gamma", "γ in [0, 5]", "gamma"),
+        Feature("soft_targets", "targets anywhere in [0, 1]"),
+    ),
+    _sigmoid_focal_cases,
+    _sigmoid_focal_bounds,
+    variants=(
+        Variant("α applied to the negative class (α_t swapped)", _focal_alpha_swapped),
+        Variant("α ignored (α_t = 1)", _focal_without_alpha),
+    ),
+    edges=lambda: [
+        (
+            "empty_batch",
+            LossCase(np.zeros((0, 3)), np.zeros((0, 3)), {"reduction": "mean"}, np.ones(())),
+            None,
+        )
+    ],
+    core_reduction="none",
+)
+
+
+@st.composite
+def _softmax_focal_cases(
+    draw: st.DrawFn, dtype: torch.dtype, features: frozenset[str], reduction: str
+) -> LossCase:
+    case = draw(_categorical_cases(dtype, features & {"ignore_index", "k_dim"}, reduction, False))
+    params = dict(case.params)
+    if "gamma" in features:
+        params["gamma"] = draw(st.floats(0.0, 5.0))
+    if "alpha" in features:
+        params["alpha"] = draw(vs.class_weights(case.scores.shape[1]))
+    return LossCase(case.scores, case.target, params, case.cotangent)
+
+
+def _softmax_focal_bounds(case: LossCase, scores: np.ndarray) -> Bounds:
+    params = {("weight" if k == "alpha" else k): v for k, v in case.params.items()}
+    bound = focal.softmax_focal_loss_gradient_bound(scores, case.target, case.cotangent, **params)
+    return _categorical_bounds(
+        LossCase(case.scores, case.target, params, case.cotangent), scores, bound
+    )
+
+
+SOFTMAX_FOCAL_LOSS = Suite(
+    "softmax_focal_loss",
+    (
+        *REDUCTION_FEATURES,
+        Feature("gamma", "γ in [0, 5]", "gamma"),
+        Feature("alpha", "per-class α (C,)", "alpha"),
+        Feature("ignore_index", "targets equal to ignore_index are ignored", "ignore_index"),
+        Feature("k_dim", "K-dimensional scores (N, C, d1, ..., dk)"),
+    ),
+    _softmax_focal_cases,
+    _softmax_focal_bounds,
+    edges=lambda: _categorical_edges(False),
+)
+
 # --- softmax and log_softmax (one input, no target) ----------------------------------------
 
 
@@ -503,5 +732,11 @@ SUITES: dict[str, Suite] = {
         KL_DIV,
         SOFTMAX,
         LOG_SOFTMAX,
+        MSE_LOSS,
+        L1_LOSS,
+        SMOOTH_L1_LOSS,
+        HUBER_LOSS,
+        SIGMOID_FOCAL_LOSS,
+        SOFTMAX_FOCAL_LOSS,
     )
 }
