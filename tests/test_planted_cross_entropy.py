@@ -1,0 +1,337 @@
+"""The CE-2 … CE-9 specs fail on planted, realistic bugs, and pass the same code without them.
+
+Each spec is called directly with a hand-written implementation from
+``tests/planted_cross_entropy.py`` in place of the torch one; hypothesis then has to find an
+input that exposes the bug. The controls run the same hand-written code with no bug switched
+on, so each failure is the bug's doing.
+
+A planted bug only has to be found, not reduced to a minimal example: ``spec_failure`` here
+runs a hypothesis spec as a fresh test without the shrink phase (the spec itself, as
+collected, is untouched), which keeps this module within its time budget.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+from torch.autograd.gradcheck import GradcheckError
+
+from specs import test_cross_entropy as ce
+from tests import planted_cross_entropy as planted
+from tests.test_planted_bugs import spec_failure as shrinking_spec_failure
+
+
+def without_shrinking(spec):
+    """``spec`` as a new hypothesis test with the current settings minus the shrink phase."""
+    if not hasattr(spec, "hypothesis"):
+        return spec
+    inner = spec.hypothesis.inner_test
+    body = types.FunctionType(
+        inner.__code__, inner.__globals__, inner.__name__, inner.__defaults__, inner.__closure__
+    )  # a copy: settings() marks the function it decorates
+    body.__qualname__, body.__kwdefaults__ = inner.__qualname__, inner.__kwdefaults__
+    no_shrink = settings(phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    return given(data=st.data())(no_shrink(body))
+
+
+def spec_failure(spec, **arguments) -> str:
+    """``tests.test_planted_bugs.spec_failure`` on ``spec`` run without shrinking."""
+    return shrinking_spec_failure(without_shrinking(spec), **arguments)
+
+
+CPU64 = {"device": "cpu", "dtype": torch.float64}
+CPU32 = {"device": "cpu", "dtype": torch.float32}
+MANUAL = planted.manual_cross_entropy()
+
+
+# --- CE-2 ------------------------------------------------------------------------------------
+
+CE2_MODERATE = {**CPU32, "nll_loss": F.nll_loss, "cross_entropy": F.cross_entropy}
+
+
+@pytest.mark.parametrize("reduction", ce.TERMS_AND_MEAN)
+def test_ce2_moderate_side_accepts_the_manual_softmax_and_cross_entropy(reduction):
+    ce.test_ce2_log_of_softmax_equals_cross_entropy_for_moderate_gaps(
+        **{**CE2_MODERATE, "cross_entropy": MANUAL},
+        reduction=reduction,
+        softmax=planted.manual_softmax(),
+    )
+
+
+def test_ce2_moderate_side_catches_softmax_without_max_subtraction():
+    failure = spec_failure(
+        ce.test_ce2_log_of_softmax_equals_cross_entropy_for_moderate_gaps,
+        **CE2_MODERATE,
+        reduction="none",
+        softmax=planted.manual_softmax(subtract_max=False),
+    )
+    assert "NLLLoss(log(Softmax))" in failure
+
+
+def test_ce2_moderate_side_catches_cross_entropy_without_max_subtraction():
+    failure = spec_failure(
+        ce.test_ce2_log_of_softmax_equals_cross_entropy_for_moderate_gaps,
+        **{**CE2_MODERATE, "cross_entropy": planted.manual_cross_entropy(naive_logsumexp=True)},
+        reduction="mean",
+        softmax=F.softmax,
+    )
+    assert "CrossEntropyLoss value" in failure
+
+
+CE2_OUTSIDE = {**CPU32, "nll_loss": F.nll_loss}
+
+
+def test_ce2_outside_accepts_the_manual_softmax_and_cross_entropy():
+    ce.test_ce2_log_of_softmax_underflows_past_the_boundary(
+        **CE2_OUTSIDE, cross_entropy=MANUAL, softmax=planted.manual_softmax()
+    )
+    ce.test_ce2_underflow_boundary_is_set_by_the_smallest_subnormal(
+        **CE2_OUTSIDE, cross_entropy=MANUAL, softmax=planted.manual_softmax()
+    )
+    ce.test_ce2_regression_gap_of_110_in_float32(
+        **CE2_OUTSIDE, cross_entropy=MANUAL, softmax=planted.manual_softmax()
+    )
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ce.test_ce2_log_of_softmax_underflows_past_the_boundary,
+        ce.test_ce2_regression_gap_of_110_in_float32,
+    ],
+    ids=["hypothesis", "regression"],
+)
+def test_ce2_outside_catches_cross_entropy_written_as_log_of_softmax(spec):
+    failure = spec_failure(
+        spec,
+        **CE2_OUTSIDE,
+        cross_entropy=planted.cross_entropy_as_log_of_softmax,
+        softmax=F.softmax,
+    )
+    assert "CrossEntropyLoss" in failure
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (ce.test_ce2_log_of_softmax_underflows_past_the_boundary, "should be +inf"),
+        (ce.test_ce2_underflow_boundary_is_set_by_the_smallest_subnormal, "nothing breaks"),
+    ],
+    ids=["hypothesis", "boundary"],
+)
+def test_ce2_outside_catches_softmax_clamped_for_log(spec, message):
+    failure = spec_failure(
+        spec,
+        **CE2_OUTSIDE,
+        cross_entropy=F.cross_entropy,
+        softmax=planted.manual_softmax(clamp_tiny=True),
+    )
+    assert message in failure
+
+
+# --- CE-3 ------------------------------------------------------------------------------------
+
+
+def test_ce3_accepts_the_manual_cross_entropy():
+    ce.test_ce3_numpy_tutorial_matches_pytorch(
+        **CPU32, tutorial=ce.tutorial_cross_entropy, cross_entropy=MANUAL
+    )
+    ce.test_ce3_published_example(**CPU32, tutorial=ce.tutorial_cross_entropy, cross_entropy=MANUAL)
+
+
+def test_ce3_catches_a_tutorial_without_max_subtraction():
+    failure = spec_failure(
+        ce.test_ce3_numpy_tutorial_matches_pytorch,
+        **CPU32,
+        tutorial=planted.tutorial_without_max_subtraction,
+        cross_entropy=F.cross_entropy,
+    )
+    assert "NumPy tutorial" in failure
+
+
+def test_ce3_catches_cross_entropy_without_max_subtraction():
+    failure = spec_failure(
+        ce.test_ce3_numpy_tutorial_matches_pytorch,
+        **CPU32,
+        tutorial=ce.tutorial_cross_entropy,
+        cross_entropy=planted.manual_cross_entropy(naive_logsumexp=True),
+    )
+    assert "NumPy tutorial" in failure
+
+
+def test_ce3_published_example_catches_a_probability_cross_entropy():
+    failure = spec_failure(
+        ce.test_ce3_published_example,
+        **CPU32,
+        tutorial=ce.tutorial_cross_entropy,
+        cross_entropy=planted.manual_cross_entropy(from_probabilities=True),
+    )
+    assert "published 0.5239" in failure
+
+
+# --- CE-5 ------------------------------------------------------------------------------------
+
+CE5_SPECS = {
+    "different": (ce.test_ce5_cross_entropy_of_probabilities_is_a_different_function, CPU64),
+    "floor": (ce.test_ce5_loss_on_probabilities_never_falls_below_the_floor, CPU32),
+    "shrink": (ce.test_ce5_gradients_shrink, CPU64),
+}
+
+
+@pytest.mark.parametrize("name", list(CE5_SPECS))
+def test_ce5_accepts_the_manual_cross_entropy(name):
+    spec, where = CE5_SPECS[name]
+    spec(**where, cross_entropy=MANUAL, softmax=planted.manual_softmax())
+
+
+@pytest.mark.parametrize("name", list(CE5_SPECS))
+def test_ce5_catches_a_cross_entropy_that_takes_probabilities(name):
+    """Keras' categorical cross-entropy (from_logits=False) in place of CrossEntropyLoss."""
+    spec, where = CE5_SPECS[name]
+    failure = spec_failure(
+        spec,
+        **where,
+        cross_entropy=planted.manual_cross_entropy(from_probabilities=True),
+        softmax=F.softmax,
+    )
+    assert "CE(" in failure
+
+
+# --- CE-6 ------------------------------------------------------------------------------------
+
+CE6 = {**CPU32, "log_softmax": F.log_softmax}
+
+
+@pytest.mark.parametrize("reduction", ce.TERMS_AND_MEAN)
+def test_ce6_accepts_the_manual_cross_entropy(reduction):
+    ce.test_ce6_label_smoothing_equals_mixture_and_soft_targets_without_weights(
+        **CE6, reduction=reduction, cross_entropy=MANUAL
+    )
+    ce.test_ce6_with_class_weights_only_the_mean_differs(
+        **CPU64, reduction=reduction, cross_entropy=MANUAL
+    )
+
+
+def test_ce6_examples_and_gradcheck_accept_the_manual_cross_entropy():
+    ce.test_ce6_weighted_example_hard_and_soft_means_differ(**CPU64, cross_entropy=MANUAL)
+    ce.test_ce6_ce9_gradcheck(**CPU64, cross_entropy=MANUAL)
+
+
+@pytest.mark.parametrize("bug", ["smoothing_over_others", "smoothing_excludes_target"])
+def test_ce6_catches_misplaced_smoothing_mass(bug):
+    failure = spec_failure(
+        ce.test_ce6_label_smoothing_equals_mixture_and_soft_targets_without_weights,
+        **CE6,
+        reduction="none",
+        cross_entropy=planted.manual_cross_entropy(**{bug: True}),
+    )
+    assert "CE(label_smoothing=ε)" in failure
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ce.test_ce6_with_class_weights_only_the_mean_differs,
+        ce.test_ce6_weighted_example_hard_and_soft_means_differ,
+    ],
+    ids=["hypothesis", "example"],
+)
+def test_ce6_weighted_side_catches_a_mean_over_n(spec):
+    parameters = inspect.signature(spec).parameters
+    arguments = {"reduction": "mean"} if "reduction" in parameters else {}
+    failure = spec_failure(
+        spec,
+        **CPU64,
+        **arguments,
+        cross_entropy=planted.manual_cross_entropy(weighted_mean_over_count=True),
+    )
+    assert "hard-label" in failure or "hard labels" in failure
+
+
+def test_ce6_gradcheck_catches_a_detached_smoothing_term():
+    with pytest.raises(GradcheckError):
+        without_shrinking(ce.test_ce6_ce9_gradcheck)(
+            **CPU64, cross_entropy=planted.manual_cross_entropy(detached_smoothing=True)
+        )
+
+
+# --- CE-7 ------------------------------------------------------------------------------------
+
+
+def test_ce7_accepts_the_manual_cross_entropy():
+    ce.test_ce7_weighted_mean_divides_by_summed_target_weights(**CPU32, cross_entropy=MANUAL)
+    ce.test_ce7_uniform_logits_example(**CPU32, cross_entropy=MANUAL)
+
+
+@pytest.mark.parametrize("bug", ["weighted_mean_over_count", "weighted_mean_over_weight_total"])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (ce.test_ce7_weighted_mean_divides_by_summed_target_weights, "weighted mean value"),
+        (ce.test_ce7_uniform_logits_example, "weighted mean of log 3"),
+    ],
+    ids=["hypothesis", "example"],
+)
+def test_ce7_catches_the_wrong_denominator(spec, message, bug):
+    failure = spec_failure(spec, **CPU32, cross_entropy=planted.manual_cross_entropy(**{bug: True}))
+    assert message in failure
+
+
+# --- CE-8 ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_ce8_accepts_the_manual_cross_entropy(reduction):
+    ce.test_ce8_ignored_positions_contribute_nothing(
+        **CPU32, reduction=reduction, cross_entropy=MANUAL
+    )
+    ce.test_ce8_all_ignored_or_empty_batch(**CPU32, reduction=reduction, cross_entropy=MANUAL)
+
+
+@pytest.mark.parametrize(
+    ("bug", "reduction"),
+    [("ignored_in_sum", "sum"), ("ignored_in_sum", "none"), ("ignored_in_denominator", "mean")],
+)
+def test_ce8_catches_ignored_positions_that_count(bug, reduction):
+    failure = spec_failure(
+        ce.test_ce8_ignored_positions_contribute_nothing,
+        **CPU32,
+        reduction=reduction,
+        cross_entropy=planted.manual_cross_entropy(**{bug: True}),
+    )
+    assert "counted positions alone" in failure or "ignored position" in failure
+
+
+def test_ce8_catches_a_safe_mean_of_nothing():
+    failure = spec_failure(
+        ce.test_ce8_all_ignored_or_empty_batch,
+        **CPU32,
+        reduction="mean",
+        cross_entropy=planted.manual_cross_entropy(empty_mean_is_zero=True),
+    )
+    assert "no counted target" in failure
+
+
+# --- CE-9 ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reduction", ce.TERMS_AND_MEAN)
+def test_ce9_accepts_the_manual_cross_entropy(reduction):
+    ce.test_ce9_probability_targets(**CPU32, reduction=reduction, cross_entropy=MANUAL)
+
+
+@pytest.mark.parametrize("bug", ["soft_mean_over_elements", "soft_mean_over_batch"])
+def test_ce9_catches_the_wrong_mean_denominator(bug):
+    failure = spec_failure(
+        ce.test_ce9_probability_targets,
+        **CPU32,
+        reduction="mean",
+        cross_entropy=planted.manual_cross_entropy(**{bug: True}),
+    )
+    assert "probability targets, value" in failure
