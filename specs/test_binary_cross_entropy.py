@@ -1,4 +1,4 @@
-"""Binary cross-entropy family: BCE-7 (headline), BCE equals CE for two classes.
+"""Binary cross-entropy family: BCE-7 (headline), BCE equals CE for two classes; BCE-1 to BCE-9.
 
 For two classes, softmax([z0, z1])_1 = σ(z1 − z0), so
 
@@ -15,22 +15,66 @@ its gradient is capped near ∓1e12 where the NLL form's −1/p is not. The grad
 probabilities therefore holds for p·(1 − p) ≥ 1e-12 (BCE_GRADIENT_MARGIN), and
 ``test_bce7_bce_gradient_is_capped_near_zero`` pins the capped side; values agree down to
 the −100 log clamp.
+
+The rest of the family, each against the float64 oracles of ``verify.oracles.binary`` (and
+``verify.oracles.epsilon_bce`` for the tutorial's ε-BCE):
+
+- BCE-1: BCELoss's definition, per-element broadcast ``weight`` ('mean' divides by the number
+  of elements), and the −100 clamp of each log (exactly 100 at p = 1 − y).
+- BCE-2 (within a domain): BCELoss(sigmoid(x)) = BCEWithLogitsLoss(x) for |x| ≤ 4; the
+  composite leaves the derived bound from x ≈ 5.5 (the rounding of σ(x) next to 1, amplified
+  by 1 + e^x), and once σ(x) rounds to 1 (float32: x ≥ 16.64 = ln(2/eps)) it is the clamp
+  100·(1 − y) with no gradient, where BCEWithLogitsLoss gives x (x = 40: 100 against 40).
+- BCE-3: pos_weight scales the positive term only, per class along the trailing axis.
+- BCE-4 (within a domain): the tutorial's ε = 1e-9 BCE is within ε·(1 + e^|x|) of
+  BCEWithLogitsLoss for |x| ≤ 4, and is capped at −log ε = 20.72 (float32: pinned there from
+  x = 16.64, where σ(x) rounds to 1; inf in float16, where ε rounds to 0).
+- BCE-5: the published example, 0.0184.
+- BCE-6: every loss's nn.Module form equals its functional form, bitwise on the CPU.
+- BCE-8 (refuted): the loss tends to 0 only as p → y; at p = 1 − y it is the clamp, 100.
+- BCE-9 (refuted): BCEWithLogitsLoss(σ(x)) = BCE(σ(σ(x))), never below 0.3133.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from scipy import special
+from torch import nn
 
 from verify import oracles, recording
 from verify import strategies as vs
-from verify.autodiff import value_and_grad
-from verify.devices import rounded, to_device
-from verify.oracles.reduction import REDUCTIONS
-from verify.tolerances import assert_close, logsumexp_condition, loss_scale
+from verify.autodiff import call_or_skip, value_and_grad
+from verify.contracts import as_implementation
+from verify.devices import (
+    dtype_name,
+    params_rounded,
+    params_to_device,
+    rounded,
+    to_device,
+    to_numpy,
+)
+from verify.oracles import epsilon_bce
+from verify.oracles.divergence import KL_REDUCTIONS
+from verify.oracles.reduction import REDUCTIONS, expand_cotangent
+from verify.tolerances import (
+    assert_close,
+    assert_matches_published,
+    compare,
+    logsumexp_condition,
+    loss_scale,
+    tolerance,
+)
 
 BCE_GRADIENT_MARGIN = 2e-12  # p·(1 − p) ≥ 1e-12: where BCELoss's backward is not capped
 
@@ -240,3 +284,1087 @@ def test_bce7_gradcheck(device, dtype, cross_entropy, binary_cross_entropy_with_
     assert torch.autograd.gradcheck(lambda z: cross_entropy(z, y, reduction=reduction), (x,))
     fn = bce_with_logits_of(binary_cross_entropy_with_logits, reduction)
     assert torch.autograd.gradcheck(lambda z: fn(z[:, 1] - z[:, 0], t), (x,))
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared strategies for the binary specs
+
+
+@st.composite
+def binary_shapes(draw, *, min_n: int = 0, max_n: int = 5) -> tuple[int, ...]:
+    """(N,), (N, C) or (N, C, d): shapes binary losses take elementwise; N ≥ min_n (0 allowed)."""
+    return draw(
+        st.one_of(
+            st.tuples(st.integers(min_n, max_n)),
+            vs.shapes(min_n=min_n, max_n=max_n, min_c=1, max_c=4, max_kdims=1, max_side=3),
+        )
+    )
+
+
+@st.composite
+def element_weights(draw, shape: tuple[int, ...]) -> np.ndarray:
+    """Positive weights (1e-2 to 1e2) of a shape that broadcasts to ``shape``.
+
+    The full shape, a trailing suffix of it, any of those axes collapsed to 1, or a scalar:
+    every way ``weight`` may be given to BCELoss and BCEWithLogitsLoss.
+    """
+    kept = draw(st.integers(0, len(shape)))
+    suffix = tuple(draw(st.sampled_from([size, 1])) for size in shape[len(shape) - kept :])
+    exponents = draw(hnp.arrays(np.float64, suffix, elements=st.floats(-2.0, 2.0)))
+    return np.array(10.0**exponents)  # a 0-d array, not a NumPy scalar, for ()
+
+
+@st.composite
+def binary_cases(
+    draw,
+    dtype,
+    reduction: str,
+    *,
+    logits: bool,
+    bound: float | None = None,
+    margin: float = 0.0,
+    soft: bool | None = None,
+    weights: bool = True,
+    min_n: int = 0,
+    max_n: int = 5,
+) -> vs.LossCase:
+    """Scores (logits up to ``bound``, or probabilities at least ``margin`` inside (0, 1)),
+    binary targets (hard or soft), an optional broadcastable ``weight``, and a cotangent."""
+    shape = draw(binary_shapes(min_n=min_n, max_n=max_n))
+    if logits and bound is None:
+        scores = draw(vs.logits(shape, vs.logit_bound(dtype)))
+    elif logits:
+        unit = st.floats(-1.0, 1.0, allow_subnormal=False) | st.sampled_from([-1.0, 1.0])
+        scores = bound * draw(hnp.arrays(np.float64, shape, elements=unit))
+    else:
+        scores = draw(vs.probabilities(shape, dtype, margin=margin))
+    soft = draw(st.booleans()) if soft is None else soft
+    params: dict = {"reduction": reduction}
+    if weights and draw(st.booleans()):
+        params["weight"] = draw(element_weights(shape))
+    return vs.LossCase(
+        scores=scores,
+        target=draw(vs.binary_targets(shape, soft=soft)),
+        params=params,
+        cotangent=draw(vs.cotangents(shape if reduction == "none" else ())),
+    )
+
+
+def softplus_condition(logits: np.ndarray) -> float:
+    """1 + max|x| + log 2: log(1 + e^−x) is the log-sum-exp of [0, −x] (as in BCE-7)."""
+    flat = np.asarray(logits, dtype=np.float64).reshape(-1)
+    return logsumexp_condition(np.stack([np.zeros_like(flat), flat], axis=1))
+
+
+def bce_of_sigmoid(binary_cross_entropy):
+    """x ↦ BCELoss(sigmoid(x), y): the composite BCE-2 compares with BCEWithLogitsLoss."""
+
+    def fn(logits, target, **params):
+        return binary_cross_entropy(torch.sigmoid(logits), target, **params)
+
+    return fn
+
+
+def weight_scale(params: dict) -> np.ndarray | None:
+    """The per-element scale of a binary loss: weight × pos_weight (None when neither)."""
+    scale = None
+    for name in ("weight", "pos_weight"):
+        if params.get(name) is not None:
+            scale = params[name] if scale is None else scale * params[name]
+    return scale
+
+
+def bitwise_equal(actual: torch.Tensor | np.ndarray, expected: torch.Tensor | np.ndarray) -> bool:
+    """Same bits (NaN in the same places counts as equal); float64 upcasts are exact."""
+    a = to_numpy(actual) if torch.is_tensor(actual) else np.asarray(actual)
+    e = to_numpy(expected) if torch.is_tensor(expected) else np.asarray(expected)
+    return a.shape == e.shape and bool(np.array_equal(a, e, equal_nan=True))
+
+
+def gradient_margin(dtype: torch.dtype) -> float:
+    """How far inside (0, 1) BCELoss's gradient is both uncapped and representable.
+
+    p·(1 − p) ≥ 1e-12 (BCE_GRADIENT_MARGIN), and |g·w·(p − y)/(p(1 − p))| ≤ 2·100/p (the
+    largest cotangent and weight drawn) with a factor 2 to spare below the dtype's largest
+    finite value (this matters only in float16, whose largest is 65504).
+    """
+    return max(BCE_GRADIENT_MARGIN, 400.0 / torch.finfo(dtype).max)
+
+
+# ---------------------------------------------------------------------------------------------
+# BCE-1: BCELoss = −mean[y log p + (1 − y) log(1 − p)], per-element weight, logs clamped at −100
+
+
+@pytest.mark.claim("BCE-1")
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_bce1_bce_matches_its_definition(device, dtype, reduction, binary_cross_entropy, data):
+    """BCELoss(p, y) = reduce(−w·(y·log p + (1 − y)·log(1 − p))), values and gradients.
+
+    Hard and soft targets; ``weight`` of any shape that broadcasts to the input (full, a
+    trailing suffix, singleton axes, a scalar) rescales each element, and 'mean' divides by
+    the number of elements, not by the summed weight (unlike CrossEntropyLoss). The gradient
+    is g·w·(p − y)/(p(1 − p)); BCELoss's backward caps the denominator at 1e-12 (see BCE-7),
+    so p is drawn where p·(1 − p) ≥ 1e-12 and where the gradient is representable
+    (``gradient_margin``: in float16, |g·w/p| ≤ 200/p must stay below 65504), as close to 0
+    and 1 as that allows.
+    """
+    margin = gradient_margin(dtype)
+    case = data.draw(binary_cases(dtype, reduction, logits=False, margin=margin), label="case")
+    p, y = rounded(case.scores, dtype), rounded(case.target, dtype)
+    params = params_rounded(case.params, dtype)
+    cotangent = rounded(case.cotangent, dtype)
+    expected = oracles.binary_cross_entropy(p, y, **params)
+    expected_grad = oracles.binary_cross_entropy_vjp(p, y, cotangent, **params)
+
+    value, grad = value_and_grad(
+        binary_cross_entropy,
+        [to_device(p, device, dtype), to_device(y, device, dtype)],
+        cotangent=cotangent,
+        **params_to_device(params, device, dtype),
+    )
+    terms = max(p.size, 1)
+    scale = loss_scale(reduction, p.size, params.get("weight"))
+    assert_close(value, expected, dtype=dtype, terms=terms, scale=scale, what="BCELoss value")
+    assert_close(grad, expected_grad, dtype=dtype, terms=terms, what="BCELoss gradient")
+
+
+@st.composite
+def probabilities_with_edges(draw, shape, dtype):
+    """Probabilities in the closed [0, 1]: exact 0 and 1, values below e^−100, anything."""
+    edges = st.sampled_from([0.0, 1.0, 1e-300, 1e-50, 1e-40, 1.0 - 1e-12])
+    values = draw(hnp.arrays(np.float64, shape, elements=st.one_of(edges, st.floats(0.0, 1.0))))
+    return rounded(values, dtype)
+
+
+@pytest.mark.claim("BCE-1")
+@given(data=st.data())
+def test_bce1_log_clamp_bounds_each_element_by_100(device, dtype, binary_cross_entropy, data):
+    """Each log is clamped at −100, so one element never exceeds 100, and p = 0 with y = 1 (or
+    p = 1 with y = 0) gives exactly 100 (not inf); p at the target gives exactly 0.
+
+    Over the closed interval [0, 1] (exact 0 and 1, values below e^−100 that only the clamp
+    keeps finite) and soft targets; values only: at p·(1 − p) < 1e-12 the gradient is capped
+    (BCE-7).
+    """
+    n = data.draw(st.integers(1, 8), label="n")
+    p = data.draw(probabilities_with_edges((n,), dtype), label="p")
+    y = rounded(data.draw(vs.binary_targets((n,), soft=data.draw(st.booleans())), label="y"), dtype)
+    p = np.concatenate([p, [0.0, 1.0, 0.0, 1.0]])
+    y = np.concatenate([y, [1.0, 0.0, 0.0, 1.0]])
+    value = call_or_skip(
+        binary_cross_entropy,
+        to_device(p, device, dtype),
+        to_device(y, device, dtype),
+        reduction="none",
+    )
+    expected = oracles.binary_cross_entropy(p, y, reduction="none")
+    assert_close(value, expected, dtype=dtype, scale=1.0, what="BCELoss value")
+    values = to_numpy(value)
+    assert np.all(np.isfinite(values)), f"BCELoss is not finite: {values}"
+    assert values.max() <= 100.0, f"an element exceeds 100: {values.max()!r}"
+    assert values[-4:].tolist() == [100.0, 100.0, 0.0, 0.0], (
+        f"BCELoss at (p, y) = (0, 1), (1, 0), (0, 0), (1, 1): {values[-4:].tolist()}"
+    )
+    recording.note("p = 0, y = 1 and p = 1, y = 0 give exactly 100 (log clamped at −100)")
+
+
+@pytest.mark.claim("BCE-1")
+@pytest.mark.dtypes(torch.float64)
+@given(data=st.data())
+def test_bce1_gradcheck(device, dtype, binary_cross_entropy, data):
+    """BCELoss with a broadcast ``weight`` passes ``torch.autograd.gradcheck`` in float64."""
+    reduction = data.draw(vs.reductions(), label="reduction")
+    case = data.draw(
+        binary_cases(dtype, reduction, logits=False, margin=1e-3, min_n=1, max_n=3), label="case"
+    )
+    p = to_device(case.scores, device, dtype, requires_grad=True)
+    y = to_device(case.target, device, dtype)
+    params = params_to_device(case.params, device, dtype)
+    assert torch.autograd.gradcheck(lambda q: binary_cross_entropy(q, y, **params), (p,))
+
+
+# ---------------------------------------------------------------------------------------------
+# BCE-2: BCEWithLogitsLoss(x, y) = BCELoss(sigmoid(x), y), within a domain
+
+MODERATE_LOGIT = 4.0  # |x| ≤ 4: inside the domain of BCE-2 and BCE-4 in every dtype
+
+
+def saturation_logit(dtype: torch.dtype) -> float:
+    """ln(4/eps): past it 1 − σ(x) < eps/4, so σ(x) rounds to 1 in ``dtype``.
+
+    PyTorch's sigmoid, 1/(1 + e^−x) in the dtype, reaches 1 earlier, from ln(2/eps), where
+    1 + e^−x rounds to 1: float32 16.64 (ln(4/eps) = 17.33), float64 36.74 (37.43).
+    """
+    return math.log(4.0 / torch.finfo(dtype).eps)
+
+
+def first_beyond_tolerance(xs, actual, expected, dtype) -> float | None:
+    """The first x (in the order given) whose value leaves the derived bound, or None.
+
+    Each element is held to the bound it would get alone in the specs: the conditioning of
+    log(1 + e^±x) at that x, a per-element scale of 1, pointwise arithmetic.
+    """
+    for x, a, e in zip(xs, actual, expected, strict=True):
+        condition = softplus_condition(np.array([x]))
+        if not compare(a, e, dtype=dtype, condition=condition, scale=1.0, pointwise=True).passed:
+            return float(x)
+    return None
+
+
+@pytest.mark.claim("BCE-2")
+@pytest.mark.dtypes(torch.float64, torch.float32)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_bce2_bce_of_sigmoid_equals_bce_with_logits_for_moderate_logits(
+    device, dtype, reduction, binary_cross_entropy, binary_cross_entropy_with_logits, data
+):
+    """For |x| ≤ 4: BCELoss(sigmoid(x), y) = BCEWithLogitsLoss(x, y), values and gradients.
+
+    Both sides are held to the float64 oracle −w·(y·log σ(x) + (1 − y)·log σ(−x)), with hard
+    and soft targets, a broadcast ``weight`` and every reduction. The domain: the composite
+    rounds σ(x) to the dtype before taking log(1 − σ(x)), so the rounding next to 1 (about
+    eps/2) is amplified by 1/(1 − σ(x)) = 1 + e^x; the composite leaves the derived bound
+    from x ≈ 5.5 to 6.7 in every dtype (the boundary spec measures it), long before σ(x)
+    rounds to 1. Its gradient, (p − y)/(p(1 − p)) · p(1 − p) on the same rounded p, stays
+    accurate in this range.
+    """
+    case = data.draw(
+        binary_cases(dtype, reduction, logits=True, bound=MODERATE_LOGIT), label="case"
+    )
+    x, y = rounded(case.scores, dtype), rounded(case.target, dtype)
+    params = params_rounded(case.params, dtype)
+    cotangent = rounded(case.cotangent, dtype)
+    expected = oracles.binary_cross_entropy_with_logits(x, y, **params)
+    expected_grad = oracles.binary_cross_entropy_with_logits_vjp(x, y, cotangent, **params)
+    terms, condition = max(x.size, 1), softplus_condition(x)
+    scale = loss_scale(reduction, x.size, params.get("weight"))
+    grad_scale = oracles.binary_cross_entropy_with_logits_gradient_bound(x, y, cotangent, **params)
+
+    sides = {
+        "BCELoss(sigmoid(x))": bce_of_sigmoid(binary_cross_entropy),
+        "BCEWithLogitsLoss": binary_cross_entropy_with_logits,
+    }
+    for name, fn in sides.items():
+        value, grad = value_and_grad(
+            fn,
+            [to_device(x, device, dtype), to_device(y, device, dtype)],
+            cotangent=cotangent,
+            **params_to_device(params, device, dtype),
+        )
+        assert_close(
+            value,
+            expected,
+            dtype=dtype,
+            terms=terms,
+            condition=condition,
+            scale=scale,
+            pointwise=True,
+            what=f"{name} value",
+        )
+        assert_close(
+            grad,
+            expected_grad,
+            dtype=dtype,
+            terms=terms,
+            condition=condition,
+            scale=grad_scale,
+            what=f"{name} gradient",
+        )
+
+
+@pytest.mark.claim("BCE-2")
+@given(data=st.data())
+def test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one(
+    device, dtype, binary_cross_entropy, binary_cross_entropy_with_logits, data
+):
+    """Past x = ln(4/eps) (float32: 17.33), σ(x) is 1 in the dtype and BCELoss(σ(x), y) is
+    the clamp 100·(1 − y) whatever x, with no usable gradient (0; NaN in float16, where the
+    backward's 1e-12 floor on p(1 − p) itself rounds to 0), while BCEWithLogitsLoss keeps the
+    true loss (1 − y)·x + log(1 + e^−x) and its gradient σ(x) − y."""
+    n = data.draw(st.integers(1, 6), label="n")
+    low = saturation_logit(dtype) * (1.0 + torch.finfo(dtype).eps)  # past it after rounding
+    magnitudes = st.floats(low, vs.logit_bound(dtype)) | st.sampled_from([low, 40.0])
+    x = rounded(data.draw(hnp.arrays(np.float64, (n,), elements=magnitudes), label="x"), dtype)
+    soft = data.draw(st.booleans(), label="soft")
+    y = rounded(data.draw(vs.binary_targets((n,), soft=soft), label="y"), dtype)
+    cotangent = rounded(data.draw(vs.cotangents((n,)), label="g"), dtype)
+    logits, target = to_device(x, device, dtype), to_device(y, device, dtype)
+    assert bool(torch.all(torch.sigmoid(logits) == 1)), "σ(x) did not round to 1"
+
+    value, grad = value_and_grad(
+        bce_of_sigmoid(binary_cross_entropy),
+        [logits, target],
+        cotangent=cotangent,
+        reduction="none",
+    )
+    clamp = oracles.binary_cross_entropy(np.ones(n), y, reduction="none")  # 100·(1 − y)
+    assert_close(value, clamp, dtype=dtype, scale=1.0, what="BCELoss(sigmoid(x)) value (clamp)")
+    assert np.all((grad == 0) | np.isnan(grad)), f"BCELoss(sigmoid(x)) gradient {grad}"
+    if np.any(np.isnan(grad)):
+        recording.note(f"{dtype_name(dtype)}: BCELoss(sigmoid(x)) gradient is NaN at σ(x) = 1")
+
+    value, grad = value_and_grad(
+        binary_cross_entropy_with_logits, [logits, target], cotangent=cotangent, reduction="none"
+    )
+    condition = softplus_condition(x)
+    assert_close(
+        value,
+        oracles.binary_cross_entropy_with_logits(x, y, reduction="none"),
+        dtype=dtype,
+        condition=condition,
+        scale=1.0,
+        pointwise=True,
+        what="BCEWithLogitsLoss value",
+    )
+    assert_close(
+        grad,
+        oracles.binary_cross_entropy_with_logits_vjp(x, y, cotangent, reduction="none"),
+        dtype=dtype,
+        condition=condition,
+        scale=oracles.binary_cross_entropy_with_logits_gradient_bound(
+            x, y, cotangent, reduction="none"
+        ),
+        what="BCEWithLogitsLoss gradient",
+    )
+
+
+@pytest.mark.claim("BCE-2")
+@pytest.mark.dtypes(torch.float32, torch.float64)
+def test_bce2_boundary_where_bce_of_sigmoid_parts_from_bce_with_logits(
+    device, dtype, binary_cross_entropy, binary_cross_entropy_with_logits
+):
+    """The boundary, on the grid x = 0, 1/64, 2/64, ... with y = 0 (the side that breaks):
+
+    - BCEWithLogitsLoss stays within the derived bound of the true loss everywhere;
+    - BCELoss(σ(x), 0) leaves it from x_tol (float32 5.72, float64 5.69 on this grid), which
+      lies past |x| = 4 (the moderate domain) and before σ(x) rounds to 1;
+    - σ(x) rounds to 1 from x_one, between ln(2/eps) and ln(4/eps) (float32: 16.64), and from
+      there BCELoss(σ(x), 0) is exactly 100, the clamp, whatever x;
+    - regression case, float32 x = 40, y = 0: BCELoss(σ(x)) = 100, BCEWithLogitsLoss = 40.
+    """
+    eps = torch.finfo(dtype).eps
+    xs = np.arange(0.0, math.ceil(saturation_logit(dtype)) + 4.0, 1.0 / 64.0)
+    logits, target = to_device(xs, device, dtype), to_device(np.zeros_like(xs), device, dtype)
+    composite = to_numpy(
+        call_or_skip(bce_of_sigmoid(binary_cross_entropy), logits, target, reduction="none")
+    )
+    with_logits = call_or_skip(binary_cross_entropy_with_logits, logits, target, reduction="none")
+    true = oracles.binary_cross_entropy_with_logits(xs, np.zeros_like(xs), reduction="none")
+    assert_close(
+        with_logits,
+        true,
+        dtype=dtype,
+        condition=softplus_condition(xs),
+        scale=1.0,
+        pointwise=True,
+        what="BCEWithLogitsLoss value",
+    )
+
+    saturated = to_numpy(torch.sigmoid(logits)) == 1.0
+    x_one = float(xs[np.argmax(saturated)])
+    assert not np.any(saturated[xs < math.log(2.0 / eps)]), "σ(x) = 1 before ln(2/eps)"
+    assert np.all(saturated[xs > saturation_logit(dtype)]), "σ(x) < 1 past ln(4/eps)"
+    assert np.all(composite[saturated] == 100.0), "BCELoss(σ(x), 0) is not the clamp at σ = 1"
+    x_tol = first_beyond_tolerance(xs, composite, true, dtype)
+    assert x_tol is not None and MODERATE_LOGIT < x_tol < x_one, (x_tol, x_one)
+
+    at_40 = np.array([40.0])
+    fixed = call_or_skip(
+        bce_of_sigmoid(binary_cross_entropy),
+        to_device(at_40, device, dtype),
+        to_device(np.zeros(1), device, dtype),
+    )
+    assert float(fixed) == 100.0, f"BCELoss(sigmoid(40), 0) = {float(fixed)!r}, not the clamp"
+    fixed = call_or_skip(
+        binary_cross_entropy_with_logits,
+        to_device(at_40, device, dtype),
+        to_device(np.zeros(1), device, dtype),
+    )
+    assert_matches_published(fixed, "40", what="BCEWithLogitsLoss(40, 0)")
+    recording.note(
+        f"boundary ({dtype_name(dtype)}, y = 0): BCELoss(sigmoid(x)) leaves the derived bound "
+        f"from x = {x_tol:g}; σ(x) rounds to 1 from x = {x_one:g} (ln(2/eps) = "
+        f"{math.log(2.0 / eps):.2f}, ln(4/eps) = {saturation_logit(dtype):.2f}), after which "
+        f"it is the clamp 100; x = 40: BCELoss(sigmoid(x)) = 100, BCEWithLogitsLoss = 40"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# BCE-3: pos_weight multiplies the positive term only, broadcast per class
+
+
+@st.composite
+def multilabel_cases(draw, dtype, reduction: str, *, min_n: int = 0, max_n: int = 5) -> vs.LossCase:
+    """Multi-label logits (N, C) or (N, C, d), hard or soft targets, per-class ``pos_weight``
+    ((C,), or (C, 1) for (N, C, d): it broadcasts along trailing axes) and optional ``weight``."""
+    shape = draw(vs.shapes(min_n=min_n, max_n=max_n, min_c=1, max_c=5, max_kdims=1, max_side=3))
+    n_classes, extra = shape[1], len(shape) - 2
+    params = {
+        "reduction": reduction,
+        "pos_weight": draw(vs.class_weights(n_classes)).reshape((n_classes,) + (1,) * extra),
+    }
+    if draw(st.booleans()):
+        params["weight"] = draw(element_weights(shape))
+    return vs.LossCase(
+        scores=draw(vs.logits(shape, vs.logit_bound(dtype))),
+        target=draw(vs.binary_targets(shape, soft=draw(st.booleans()))),
+        params=params,
+        cotangent=draw(vs.cotangents(shape if reduction == "none" else ())),
+    )
+
+
+@pytest.mark.claim("BCE-3")
+@pytest.mark.dtypes(torch.float64, torch.float32)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_bce3_pos_weight_scales_only_the_positive_term(
+    device, dtype, reduction, binary_cross_entropy_with_logits, data
+):
+    """BCEWithLogitsLoss(x, y, pos_weight=pw) = reduce(−w·(pw·y·log σ(x) + (1 − y)·log σ(−x))).
+
+    Values and gradients (g·w·((1 − y)·σ(x) − pw·y·σ(−x))), over multi-label targets (N, C)
+    and (N, C, d), hard and soft, distinct per-class pw over four orders of magnitude, with
+    and without ``weight``. "Per class" is PyTorch's trailing-axis broadcasting: pw of shape
+    (C,) for (N, C); an (N, C, d) input needs (C, 1) (a (C,) pos_weight raises there).
+    """
+    case = data.draw(multilabel_cases(dtype, reduction), label="case")
+    x, y = rounded(case.scores, dtype), rounded(case.target, dtype)
+    params = params_rounded(case.params, dtype)
+    cotangent = rounded(case.cotangent, dtype)
+    expected = oracles.binary_cross_entropy_with_logits(x, y, **params)
+    expected_grad = oracles.binary_cross_entropy_with_logits_vjp(x, y, cotangent, **params)
+    value, grad = value_and_grad(
+        binary_cross_entropy_with_logits,
+        [to_device(x, device, dtype), to_device(y, device, dtype)],
+        cotangent=cotangent,
+        **params_to_device(params, device, dtype),
+    )
+    terms, condition = max(x.size, 1), softplus_condition(x)
+    assert_close(
+        value,
+        expected,
+        dtype=dtype,
+        terms=terms,
+        condition=condition,
+        scale=loss_scale(reduction, x.size, weight_scale(params)),
+        pointwise=True,
+        what="BCEWithLogitsLoss(pos_weight) value",
+    )
+    assert_close(
+        grad,
+        expected_grad,
+        dtype=dtype,
+        terms=terms,
+        condition=condition,
+        scale=oracles.binary_cross_entropy_with_logits_gradient_bound(x, y, cotangent, **params),
+        what="BCEWithLogitsLoss(pos_weight) gradient",
+    )
+
+
+@pytest.mark.claim("BCE-3")
+@pytest.mark.dtypes(torch.float64)
+@given(data=st.data())
+def test_bce3_gradcheck(device, dtype, binary_cross_entropy_with_logits, data):
+    """BCEWithLogitsLoss with pos_weight and weight passes ``gradcheck`` in float64."""
+    reduction = data.draw(vs.reductions(), label="reduction")
+    case = data.draw(multilabel_cases(dtype, reduction, min_n=1, max_n=3), label="case")
+    x = to_device(case.scores, device, dtype, requires_grad=True)
+    y = to_device(case.target, device, dtype)
+    params = params_to_device(case.params, device, dtype)
+    assert torch.autograd.gradcheck(
+        lambda z: binary_cross_entropy_with_logits(z, y, **params), (x,)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# BCE-4: a hand-written BCE with eps = 1e-9 inside both logs, within a domain
+
+TUTORIAL_EPS = 1e-9
+EXAMPLE_BCE4 = ([[1.0, -1.0, 2.0], [-0.5, 0.5, -1.5]], [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]], "0.3172")
+
+
+def tutorial_bce_with_logits(logits, target, reduction="mean"):
+    """The tutorial's BCE: sigmoid, then ``eps = 1e-9`` inside both logs "for stability"."""
+    eps = 1e-9
+    p = torch.sigmoid(logits)
+    loss = -(target * torch.log(p + eps) + (1 - target) * torch.log(1 - p + eps))
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.mean()
+
+
+def epsilon_in(dtype: torch.dtype) -> float:
+    """The ε the hand-written code adds, as ``dtype`` holds it (1e-9 is 0 in float16)."""
+    return float(rounded(np.array(TUTORIAL_EPS), dtype))
+
+
+def assert_epsilon_bias_within_bound(x, y, cotangent, eps, reduction):
+    """0 ≤ ℓ − ℓ_ε ≤ ε·(y/σ(x) + (1 − y)/σ(−x)), and the same bound (per unit cotangent) on
+    the gap between the gradients, on the float64 oracles, with their own rounding as slack."""
+    approx = epsilon_bce.epsilon_bce_with_logits(x, y, eps, reduction)
+    approx_grad = epsilon_bce.epsilon_bce_with_logits_vjp(x, y, eps, cotangent, reduction)
+    exact = oracles.binary_cross_entropy_with_logits(x, y, reduction=reduction)
+    exact_grad = oracles.binary_cross_entropy_with_logits_vjp(x, y, cotangent, reduction=reduction)
+    terms, condition = max(x.size, 1), softplus_condition(x)
+    slack = tolerance(
+        torch.float64, terms=terms, condition=condition, scale=loss_scale(reduction, x.size)
+    )
+    slack = slack.atol + slack.rtol * np.abs(exact)
+    bias = epsilon_bce.epsilon_bias_bound(x, y, eps, reduction)
+    assert np.all(exact - approx >= -slack), "the ε-form exceeds the exact loss"
+    assert np.all(exact - approx <= bias + slack), f"ε-bias {exact - approx} beyond {bias}"
+    grad_bias = epsilon_bce.epsilon_bias_bound(x, y, eps, "none") * np.abs(
+        expand_cotangent(cotangent, x.shape, reduction)
+    )
+    grad_slack = tolerance(
+        torch.float64,
+        terms=terms,
+        condition=condition,
+        scale=oracles.binary_cross_entropy_with_logits_gradient_bound(
+            x, y, cotangent, reduction=reduction
+        ),
+    )
+    gap = np.abs(exact_grad - approx_grad)
+    assert np.all(gap <= grad_bias + grad_slack.atol), f"ε-gradient gap {gap} beyond {grad_bias}"
+
+
+@pytest.mark.claim("BCE-4")
+@pytest.mark.dtypes(torch.float64, torch.float32)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("handwritten", [tutorial_bce_with_logits], ids=["tutorial"])
+@given(data=st.data())
+def test_bce4_epsilon_bce_approximates_bce_with_logits_for_moderate_logits(
+    device, dtype, reduction, handwritten, binary_cross_entropy_with_logits, data
+):
+    """For |x| ≤ 4 the hand-written ε-BCE approximates BCEWithLogitsLoss to ε·(1 + e^|x|).
+
+    Exactly: 0 ≤ ℓ − ℓ_ε ≤ ε·(y/σ(x) + (1 − y)/σ(−x)) ≤ ε·(1 + e^4) = 5.6e-8 (and the
+    gradients differ by at most the same per unit cotangent), checked on the float64 oracles;
+    the hand-written code is held to the oracle of its own ε-formula, BCEWithLogitsLoss to the
+    exact loss, values and gradients. Below float64 the ε-bias is under the rounding bound.
+    Outside |x| ≤ 4 the hand-written code has BCE-2's problem (it rounds σ(x) before taking
+    log(1 − σ(x))), then is capped at −log ε: the boundary specs below.
+    """
+    case = data.draw(
+        binary_cases(dtype, reduction, logits=True, bound=MODERATE_LOGIT, weights=False),
+        label="case",
+    )
+    x, y = rounded(case.scores, dtype), rounded(case.target, dtype)
+    cotangent, eps = rounded(case.cotangent, dtype), epsilon_in(dtype)
+    approx = epsilon_bce.epsilon_bce_with_logits(x, y, eps, reduction)
+    approx_grad = epsilon_bce.epsilon_bce_with_logits_vjp(x, y, eps, cotangent, reduction)
+    exact = oracles.binary_cross_entropy_with_logits(x, y, reduction=reduction)
+    exact_grad = oracles.binary_cross_entropy_with_logits_vjp(x, y, cotangent, reduction=reduction)
+    terms, condition = max(x.size, 1), softplus_condition(x)
+    scale = loss_scale(reduction, x.size)
+    grad_scale = oracles.binary_cross_entropy_with_logits_gradient_bound(
+        x, y, cotangent, reduction=reduction
+    )
+
+    # The approximation, on the float64 oracles (slack: their own float64 rounding); an empty
+    # 'mean' is NaN on every side.
+    if x.size:
+        assert_epsilon_bias_within_bound(x, y, cotangent, eps, reduction)
+
+    sides = {
+        "hand-written ε-BCE": (handwritten, approx, approx_grad),
+        "BCEWithLogitsLoss": (binary_cross_entropy_with_logits, exact, exact_grad),
+    }
+    for name, (fn, expected, expected_grad) in sides.items():
+        value, grad = value_and_grad(
+            fn,
+            [to_device(x, device, dtype), to_device(y, device, dtype)],
+            cotangent=cotangent,
+            reduction=reduction,
+        )
+        assert_close(
+            value,
+            expected,
+            dtype=dtype,
+            terms=terms,
+            condition=condition,
+            scale=scale,
+            pointwise=True,
+            what=f"{name} value",
+        )
+        assert_close(
+            grad,
+            expected_grad,
+            dtype=dtype,
+            terms=terms,
+            condition=condition,
+            scale=grad_scale,
+            what=f"{name} gradient",
+        )
+
+
+@pytest.mark.claim("BCE-4")
+@pytest.mark.dtypes(torch.float64, torch.float32)
+@pytest.mark.parametrize("handwritten", [tutorial_bce_with_logits], ids=["tutorial"])
+def test_bce4_published_example(device, dtype, handwritten, binary_cross_entropy_with_logits):
+    """Logits [[1, −1, 2], [−0.5, 0.5, −1.5]], targets [[1, 0, 1], [0, 1, 0]]: both 0.3172."""
+    logits, target, published = EXAMPLE_BCE4
+    x = to_device(np.array(logits), device, dtype)
+    y = to_device(np.array(target), device, dtype)
+    for name, fn in {
+        "hand-written ε-BCE": handwritten,
+        "BCEWithLogitsLoss": binary_cross_entropy_with_logits,
+    }.items():
+        assert_matches_published(call_or_skip(fn, x, y), published, what=name)
+
+
+@pytest.mark.claim("BCE-4")
+@pytest.mark.parametrize("handwritten", [tutorial_bce_with_logits], ids=["tutorial"])
+@given(data=st.data())
+def test_bce4_epsilon_bce_is_capped_at_minus_log_eps(
+    device, dtype, handwritten, binary_cross_entropy_with_logits, data
+):
+    """For |x| ≥ 40 the hand-written loss is −log ε = 20.72 for a wrong hard label whatever
+    |x|, with a vanishing gradient, where BCEWithLogitsLoss gives the true |x| and ∓1.
+
+    At |x| ≥ 40, σ(x) as the dtype holds it is 1 or below 5e-18 in every dtype, and the
+    hand-written code computes its ε-formula on that rounded σ (it is held to the oracle of
+    exactly that). In float16 ε = 1e-9 itself rounds to 0: a wrong label gives log 0 = inf,
+    and a right one NaN where σ underflowed (0·log 0), gradients NaN.
+    """
+    n = data.draw(st.integers(1, 6), label="n")
+    magnitudes = st.floats(40.0, vs.logit_bound(dtype)) | st.just(40.0)
+    x = data.draw(hnp.arrays(np.float64, (n,), elements=magnitudes), label="|x|")
+    x = rounded(
+        x * data.draw(hnp.arrays(np.float64, (n,), elements=st.sampled_from([-1.0, 1.0]))), dtype
+    )
+    y = rounded(data.draw(vs.binary_targets((n,)), label="y"), dtype)
+    cotangent, eps = rounded(data.draw(vs.cotangents((n,)), label="g"), dtype), epsilon_in(dtype)
+    p = rounded(special.expit(x), dtype)  # σ(x) as the dtype holds it
+    logits, target = to_device(x, device, dtype), to_device(y, device, dtype)
+
+    value, grad = value_and_grad(
+        handwritten, [logits, target], cotangent=cotangent, reduction="none"
+    )
+    capped = epsilon_bce.epsilon_bce(p, y, eps, "none")
+    with np.errstate(invalid="ignore"):
+        capped_grad = epsilon_bce.epsilon_bce_vjp(p, y, eps, cotangent, "none") * p * (1.0 - p)
+    assert_close(value, capped, dtype=dtype, scale=1.0, pointwise=True, what="hand-written value")
+    assert_close(grad, capped_grad, dtype=dtype, scale=1.0, what="hand-written gradient")
+    value, grad = value_and_grad(
+        binary_cross_entropy_with_logits, [logits, target], cotangent=cotangent, reduction="none"
+    )
+    assert_close(
+        value,
+        oracles.binary_cross_entropy_with_logits(x, y, reduction="none"),
+        dtype=dtype,
+        condition=softplus_condition(x),
+        scale=1.0,
+        pointwise=True,
+        what="BCEWithLogitsLoss value",
+    )
+    assert_close(
+        grad,
+        oracles.binary_cross_entropy_with_logits_vjp(x, y, cotangent, reduction="none"),
+        dtype=dtype,
+        condition=softplus_condition(x),
+        scale=oracles.binary_cross_entropy_with_logits_gradient_bound(
+            x, y, cotangent, reduction="none"
+        ),
+        what="BCEWithLogitsLoss gradient",
+    )
+
+
+@pytest.mark.claim("BCE-4")
+@pytest.mark.dtypes(torch.float32)
+@pytest.mark.parametrize("handwritten", [tutorial_bce_with_logits], ids=["tutorial"])
+def test_bce4_boundary_where_epsilon_bce_parts_from_bce_with_logits(
+    device, dtype, handwritten, binary_cross_entropy_with_logits
+):
+    """The float32 boundary, on the grid x = 0, 1/64, ... with y = 0 (a wrong label for x > 0):
+
+    - the hand-written loss leaves the derived bound of the true loss from x_tol = 5.45 (the
+      rounding of σ(x) next to 1, as in BCE-2; the ε-bias 1e-9·e^x is smaller there);
+    - from x_one = 16.64 (ln(2/eps): σ(x) rounds to 1, "about 17") it is pinned at exactly
+      −log(ε) = 20.72, so it overestimates the true loss ≈ x up to x = 20.72 and is capped
+      below it from there (x = 40: 20.72 against 40).
+    """
+    xs = np.arange(0.0, 45.0, 1.0 / 64.0)
+    logits, target = to_device(xs, device, dtype), to_device(np.zeros_like(xs), device, dtype)
+    approx = to_numpy(call_or_skip(handwritten, logits, target, reduction="none"))
+    true = oracles.binary_cross_entropy_with_logits(xs, np.zeros_like(xs), reduction="none")
+    saturated = to_numpy(torch.sigmoid(logits)) == 1.0
+    x_one = float(xs[np.argmax(saturated)])
+    assert math.log(2.0 / torch.finfo(dtype).eps) <= x_one <= saturation_logit(dtype), x_one
+    cap = float(approx[saturated][0])
+    assert np.all(approx[saturated] == cap), "the hand-written loss is not pinned once σ(x) = 1"
+    assert_matches_published(cap, "20.72", what="hand-written ε-BCE at σ(x) = 1, y = 0")
+    x_tol = first_beyond_tolerance(xs, approx, true, dtype)
+    assert x_tol is not None and MODERATE_LOGIT < x_tol < x_one, (x_tol, x_one)
+    x_cross = float(xs[np.argmax(true > cap)])
+
+    at_40 = (to_device(np.array([40.0]), device, dtype), to_device(np.zeros(1), device, dtype))
+    assert_matches_published(call_or_skip(handwritten, *at_40), "20.72", what="ε-BCE(40, 0)")
+    assert_matches_published(
+        call_or_skip(binary_cross_entropy_with_logits, *at_40), "40", what="BCEWithLogits(40, 0)"
+    )
+    recording.note(
+        f"boundary (float32, y = 0): the ε = 1e-9 BCE leaves the derived bound from x = "
+        f"{x_tol:g}; σ(x) rounds to 1 from x = {x_one:g}, where the loss is pinned at "
+        f"−log ε = {cap:.4f} (over the true loss up to x = {x_cross:g}, capped below it "
+        f"after); x = 40: 20.72 against BCEWithLogitsLoss 40"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# BCE-5: the published example
+
+EXAMPLE_BCE5 = ([5.0, 3.0, 10.0, -5.0, -3.0, -10.0], [1.0, 1.0, 1.0, 0.0, 0.0, 0.0], "0.0184")
+
+
+@pytest.mark.claim("BCE-5")
+@pytest.mark.dtypes(torch.float64, torch.float32)
+def test_bce5_published_example(
+    device, dtype, binary_cross_entropy, binary_cross_entropy_with_logits
+):
+    """BCELoss(sigmoid([5, 3, 10, −5, −3, −10]), [1, 1, 1, 0, 0, 0]) = BCEWithLogitsLoss = 0.0184.
+
+    Both are also held to the float64 oracle (0.018449…, which rounds to the published 0.0184).
+    """
+    logits, target, published = EXAMPLE_BCE5
+    x, y = np.array(logits), np.array(target)
+    expected = oracles.binary_cross_entropy_with_logits(x, y)
+    inputs = (to_device(x, device, dtype), to_device(y, device, dtype))
+    for name, fn in {
+        "BCELoss(sigmoid(x))": bce_of_sigmoid(binary_cross_entropy),
+        "BCEWithLogitsLoss": binary_cross_entropy_with_logits,
+    }.items():
+        value = call_or_skip(fn, *inputs)
+        assert_matches_published(value, published, what=name)
+        assert_close(
+            value,
+            expected,
+            dtype=dtype,
+            terms=x.size,
+            condition=softplus_condition(x),
+            scale=1.0,
+            pointwise=True,
+            what=f"{name} value",
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# BCE-6: every loss's class form equals its functional form
+
+
+@dataclass(frozen=True)
+class FormCase:
+    """Inputs (the first is differentiated), constructor/keyword params except the reduction,
+    and the shape of the unreduced output (for the cotangents)."""
+
+    inputs: tuple[np.ndarray, ...]
+    params: dict[str, Any]
+    output_shape: tuple[int, ...]
+
+
+@st.composite
+def bce_form_cases(draw, dtype):
+    case = draw(binary_cases(dtype, "none", logits=False))
+    params = {k: v for k, v in case.params.items() if k != "reduction"}
+    return FormCase((case.scores, case.target), params, case.scores.shape)
+
+
+@st.composite
+def bce_with_logits_form_cases(draw, dtype):
+    case = draw(binary_cases(dtype, "none", logits=True))
+    params = {k: v for k, v in case.params.items() if k != "reduction"}
+    if case.scores.ndim and draw(st.booleans()):
+        params["pos_weight"] = draw(vs.class_weights(case.scores.shape[-1]))
+    return FormCase((case.scores, case.target), params, case.scores.shape)
+
+
+def _positions(scores: np.ndarray) -> tuple[int, ...]:
+    return (scores.shape[0], *scores.shape[2:])
+
+
+@st.composite
+def cross_entropy_form_cases(draw, dtype):
+    case = draw(vs.classification_cases(dtype, max_kdims=1))
+    params = {k: v for k, v in case.params.items() if k != "reduction"}
+    params["label_smoothing"] = draw(st.just(0.0) | st.floats(0.0, 1.0))
+    target = case.target
+    if draw(st.booleans()):  # probability targets (ignore_index applies to indices only)
+        target = draw(vs.soft_targets(case.scores.shape))
+        params.pop("ignore_index", None)
+    return FormCase((case.scores, target), params, _positions(case.scores))
+
+
+@st.composite
+def nll_form_cases(draw, dtype):
+    case = draw(vs.classification_cases(dtype, max_kdims=1))
+    params = {k: v for k, v in case.params.items() if k != "reduction"}
+    return FormCase((case.scores, case.target), params, _positions(case.scores))
+
+
+@st.composite
+def kl_form_cases(draw, dtype):
+    shape = draw(vs.shapes(min_n=1, max_n=4, max_c=5, max_kdims=1, max_side=3))
+    log_input = oracles.log_softmax(draw(vs.logits(shape, 10.0)), axis=1)
+    target = oracles.softmax(draw(vs.logits(shape, 10.0)), axis=1)
+    log_target = draw(st.booleans())
+    inputs = (log_input, np.log(target) if log_target else target)
+    return FormCase(inputs, {"log_target": log_target}, shape)
+
+
+def _elementwise_pair(draw, dtype, params):
+    shape = draw(binary_shapes())
+    bound = vs.logit_bound(dtype)
+    return FormCase((draw(vs.logits(shape, bound)), draw(vs.logits(shape, bound))), params, shape)
+
+
+@st.composite
+def regression_form_cases(draw, dtype):
+    return _elementwise_pair(draw, dtype, {})
+
+
+@st.composite
+def smooth_l1_form_cases(draw, dtype):
+    return _elementwise_pair(draw, dtype, {"beta": draw(st.just(0.0) | st.floats(0.0, 10.0))})
+
+
+@st.composite
+def huber_form_cases(draw, dtype):
+    return _elementwise_pair(draw, dtype, {"delta": draw(st.just(1.0) | st.floats(1e-3, 10.0))})
+
+
+@st.composite
+def normalization_form_cases(draw, dtype):
+    shape = draw(vs.shapes(min_n=1, max_n=4, max_c=5, max_kdims=1, max_side=3))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    return FormCase((draw(vs.logits(shape, vs.logit_bound(dtype))),), {"dim": dim}, shape)
+
+
+NO_REDUCTION = (None,)
+CLASS_FORMS = {
+    "BCELoss": (F.binary_cross_entropy, nn.BCELoss, bce_form_cases, REDUCTIONS),
+    "BCEWithLogitsLoss": (
+        F.binary_cross_entropy_with_logits,
+        nn.BCEWithLogitsLoss,
+        bce_with_logits_form_cases,
+        REDUCTIONS,
+    ),
+    "CrossEntropyLoss": (
+        F.cross_entropy,
+        nn.CrossEntropyLoss,
+        cross_entropy_form_cases,
+        REDUCTIONS,
+    ),
+    "NLLLoss": (F.nll_loss, nn.NLLLoss, nll_form_cases, REDUCTIONS),
+    "KLDivLoss": (F.kl_div, nn.KLDivLoss, kl_form_cases, KL_REDUCTIONS),
+    "MSELoss": (F.mse_loss, nn.MSELoss, regression_form_cases, REDUCTIONS),
+    "L1Loss": (F.l1_loss, nn.L1Loss, regression_form_cases, REDUCTIONS),
+    "SmoothL1Loss": (F.smooth_l1_loss, nn.SmoothL1Loss, smooth_l1_form_cases, REDUCTIONS),
+    "HuberLoss": (F.huber_loss, nn.HuberLoss, huber_form_cases, REDUCTIONS),
+    "LogSoftmax": (F.log_softmax, nn.LogSoftmax, normalization_form_cases, NO_REDUCTION),
+    "Softmax": (F.softmax, nn.Softmax, normalization_form_cases, NO_REDUCTION),
+}
+
+
+@pytest.mark.claim("BCE-6")
+@pytest.mark.dtypes(torch.float32)
+@pytest.mark.parametrize(
+    ("loss", "functional", "module"),
+    [pytest.param(name, f, m, id=name) for name, (f, m, _, _) in CLASS_FORMS.items()],
+)
+@given(data=st.data())
+def test_bce6_class_form_equals_functional_form(device, dtype, loss, functional, module, data):
+    """``nn.X(**params)(*inputs)`` = ``F.x(*inputs, **params)``, values and input gradients.
+
+    For every loss named in the catalogue that torch provides (and the module forms of
+    LogSoftmax and Softmax), with every constructor parameter drawn: weight (class, or
+    per-element broadcast for the binary losses), pos_weight, ignore_index, label_smoothing,
+    probability targets, beta (0 included), delta, log_target, dim; each example is checked
+    under every reduction the loss has (KLDivLoss's 'batchmean' included), so none is
+    under-sampled. Each module's forward calls the functional with the arguments it stored,
+    so the same kernel runs on the same inputs: on the CPU the results are bitwise equal, and
+    that is asserted. Every comparison also goes through the derived tolerance (the only check
+    on CUDA, where a few reductions, e.g. nll_loss2d's, add with atomics and PyTorch does not
+    promise run-to-run identical bits). In float32 only: the two forms share every code path
+    whatever the dtype, and the other specs run both forms in every dtype.
+    """
+    case = data.draw(CLASS_FORMS[loss][2](dtype), label="case")
+    inputs = [to_device(a, device, dtype if a.dtype.kind == "f" else None) for a in case.inputs]
+    terms = max(case.inputs[0].size, 1)
+    for reduction in CLASS_FORMS[loss][3]:
+        params = params_to_device(case.params, device, dtype)
+        if reduction is not None:
+            params["reduction"] = reduction
+        shape = case.output_shape if reduction in (None, "none") else ()
+        cotangent = rounded(data.draw(vs.cotangents(shape), label=f"g ({reduction})"), dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # KLDivLoss 'mean': both forms warn
+            expected, expected_grad = value_and_grad(
+                functional, inputs, cotangent=cotangent, **params
+            )
+            value, grad = value_and_grad(
+                as_implementation(module), inputs, cotangent=cotangent, **params
+            )
+        what = f"nn.{loss}" + (f"(reduction={reduction!r})" if reduction else "")
+        assert_close(value, expected, dtype=dtype, terms=terms, what=f"{what} value")
+        assert_close(grad, expected_grad, dtype=dtype, terms=terms, what=f"{what} gradient")
+        if device == "cpu":
+            assert bitwise_equal(value, expected), f"{what} value is not bitwise equal"
+            assert bitwise_equal(grad, expected_grad), f"{what} gradient is not bitwise equal"
+
+
+# ---------------------------------------------------------------------------------------------
+# BCE-8 (refuted): "the loss → 0 as p → 0 and as p → 1"
+
+
+@pytest.mark.claim("BCE-8")
+@pytest.mark.dtypes(torch.float64, torch.float32)
+@given(data=st.data())
+def test_bce8_loss_vanishes_only_as_p_approaches_the_target(
+    device, dtype, binary_cross_entropy, data
+):
+    """Refuted: for a hard label y the loss grows as p moves away from y, without bound up to
+    the clamp: p = 1 − y gives exactly 100 (y = 1: −log p → ∞ as p → 0); it tends to 0 only as
+    p → y (exactly 0 at p = y).
+
+    Probabilities anywhere in [0, 1] (edges and values below e^−100 included) are sorted from
+    the label to the other end; the loss, held to the oracle, is non-decreasing along them, 0
+    at p = y and 100 at p = 1 − y.
+    """
+    y = data.draw(st.sampled_from([0.0, 1.0]), label="y")
+    n = data.draw(st.integers(1, 8), label="n")
+    p = data.draw(probabilities_with_edges((n,), dtype), label="p")
+    p = np.concatenate([p, [y, 1.0 - y]])
+    p = np.sort(p)[::-1] if y == 1.0 else np.sort(p)  # from p = y to p = 1 − y (no |p − y|:
+    # 1 − 1e-40 rounds to 1, which would tie 1e-40 with 0)
+    target = np.full(p.shape, y)
+    value = call_or_skip(
+        binary_cross_entropy,
+        to_device(p, device, dtype),
+        to_device(target, device, dtype),
+        reduction="none",
+    )
+    expected = oracles.binary_cross_entropy(p, target, reduction="none")
+    assert_close(value, expected, dtype=dtype, scale=1.0, what="BCELoss value")
+    assert np.all(np.diff(expected) >= 0), "the loss is not monotone in |p − y|"
+    values = to_numpy(value)
+    assert values[0] == 0.0, f"BCELoss at p = y = {y:g} is {values[0]!r}, not 0"
+    assert values[-1] == 100.0, f"BCELoss at p = {1 - y:g}, y = {y:g} is {values[-1]!r}, not 100"
+    fixed = to_numpy(
+        call_or_skip(
+            binary_cross_entropy,
+            to_device(np.array([0.1, 1e-10, 0.0]), device, dtype),
+            to_device(np.ones(3), device, dtype),
+            reduction="none",
+        )
+    )
+    assert fixed[0] < fixed[1] < fixed[2] == 100.0, f"y = 1, p = 0.1, 1e-10, 0: {fixed}"
+    recording.note(
+        f"counterexample: y = 1: BCE = {fixed[0]:.4g}, {fixed[1]:.4g}, {fixed[2]:.4g} (clamp) "
+        f"at p = 0.1, 1e-10, 0: it grows without bound (to the clamp) as p → 0, → 0 only as p → y"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# BCE-9 (refuted): "binary_cross_entropy_with_logits takes sigmoid-processed outputs"
+
+DOUBLE_SIGMOID_FLOOR = float(np.logaddexp(0.0, -1.0))  # log(1 + e^−1) = 0.3133
+
+
+@pytest.mark.claim("BCE-9")
+@pytest.mark.dtypes(torch.float32)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_bce9_probabilities_fed_to_bce_with_logits_get_a_second_sigmoid(
+    device, dtype, reduction, binary_cross_entropy, binary_cross_entropy_with_logits, data
+):
+    """Refuted: fed s = σ(x), BCEWithLogitsLoss computes BCE(σ(s), y) = BCE(σ(σ(x)), y), a
+    different loss from BCEWithLogitsLoss(x, y) = BCE(σ(x), y).
+
+    Values and gradients (with respect to s) of BCEWithLogitsLoss(s, y) and of BCELoss(σ(s), y)
+    equal the oracle of the logits loss at s, and the two oracles agree (in float64). Since
+    σ(s) ∈ [0.5, 0.731], each element lies in [log(1 + e^−1), log(1 + e)] = [0.3133, 1.313]:
+    however confident the model, the loss never falls below 0.3133.
+    """
+    case = data.draw(binary_cases(dtype, reduction, logits=True), label="case")
+    s = rounded(special.expit(rounded(case.scores, dtype)), dtype)  # "sigmoid-processed"
+    y, params = rounded(case.target, dtype), params_rounded(case.params, dtype)
+    cotangent = rounded(case.cotangent, dtype)
+    expected = oracles.binary_cross_entropy_with_logits(s, y, **params)
+    expected_grad = oracles.binary_cross_entropy_with_logits_vjp(s, y, cotangent, **params)
+    twice = special.expit(s)
+    assert_close(
+        oracles.binary_cross_entropy(twice, y, **params),
+        expected,
+        dtype=torch.float64,
+        terms=max(s.size, 1),
+        scale=loss_scale(reduction, s.size, params.get("weight")),
+        what="oracle identity BCEWithLogits(s) = BCE(σ(s))",
+    )
+
+    terms = max(s.size, 1)
+    scale = loss_scale(reduction, s.size, params.get("weight"))
+    grad_scale = oracles.binary_cross_entropy_with_logits_gradient_bound(s, y, cotangent, **params)
+    sides = {
+        "BCEWithLogitsLoss(σ(x))": binary_cross_entropy_with_logits,
+        "BCELoss(σ(σ(x)))": bce_of_sigmoid(binary_cross_entropy),
+    }
+    for name, fn in sides.items():
+        value, grad = value_and_grad(
+            fn,
+            [to_device(s, device, dtype), to_device(y, device, dtype)],
+            cotangent=cotangent,
+            **params_to_device(params, device, dtype),
+        )
+        assert_close(
+            value,
+            expected,
+            dtype=dtype,
+            terms=terms,
+            condition=softplus_condition(s),
+            scale=scale,
+            pointwise=True,
+            what=f"{name} value",
+        )
+        assert_close(
+            grad,
+            expected_grad,
+            dtype=dtype,
+            terms=terms,
+            scale=grad_scale,
+            what=f"{name} gradient",
+        )
+
+
+@pytest.mark.claim("BCE-9")
+@pytest.mark.dtypes(torch.float64, torch.float32)
+def test_bce9_counterexample(device, dtype, binary_cross_entropy_with_logits):
+    """A confident, correct model x = [10, −10], y = [1, 0]: BCEWithLogitsLoss(x, y) = 4.5e-5,
+    but BCEWithLogitsLoss(σ(x), y) = 0.5032 (σ applied twice), over 10000 times more; per
+    element it is at least log(1 + e^−1) = 0.3133 (y = 1) and log 2 (y = 0)."""
+    x, y = np.array([10.0, -10.0]), np.array([1.0, 0.0])
+    s = rounded(special.expit(rounded(x, dtype)), dtype)
+    target = to_device(y, device, dtype)
+    values = {}
+    for name, z in [("BCEWithLogitsLoss(x)", x), ("BCEWithLogitsLoss(σ(x))", s)]:
+        value = call_or_skip(
+            binary_cross_entropy_with_logits, to_device(z, device, dtype), target, reduction="none"
+        )
+        assert_close(
+            value,
+            oracles.binary_cross_entropy_with_logits(z, y, reduction="none"),
+            dtype=dtype,
+            condition=softplus_condition(z),
+            scale=1.0,
+            pointwise=True,
+            what=f"{name} value",
+        )
+        values[name] = to_numpy(value)
+    right, wrong = values["BCEWithLogitsLoss(x)"], values["BCEWithLogitsLoss(σ(x))"]
+    floor = np.array([DOUBLE_SIGMOID_FLOOR, math.log(2.0)]) * (1.0 - tolerance(dtype).rtol)
+    assert np.all(wrong >= floor), f"BCEWithLogitsLoss(σ(x)) = {wrong} below {floor}"
+    assert wrong.mean() > 1e4 * right.mean(), (wrong.mean(), right.mean())
+    recording.note(
+        f"counterexample: x = [10, −10], y = [1, 0]: BCEWithLogitsLoss(x) = {right.mean():.3g}, "
+        f"BCEWithLogitsLoss(σ(x)) = {wrong.mean():.4f} = BCE(σ(σ(x))) (never below 0.3133)"
+    )

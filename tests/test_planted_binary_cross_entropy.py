@@ -1,0 +1,350 @@
+"""Each binary cross-entropy spec (BCE-1 to BCE-6, BCE-8, BCE-9) fails on a planted bug.
+
+The specs are called directly with a hand-written implementation in place of the torch one
+(``tests/planted_binary_cross_entropy.py``); hypothesis then has to find an input that exposes
+the bug. A control runs the same hand-written code with the bug switched off, so a failure is
+the bug's doing.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from specs import test_binary_cross_entropy as specs
+from tests import planted_binary_cross_entropy as planted
+from tests.test_planted_bugs import CPU64
+from tests.test_planted_bugs import spec_failure as shrunk_spec_failure
+
+CPU32 = {"device": "cpu", "dtype": torch.float32}
+WITH_LOGITS = F.binary_cross_entropy_with_logits
+
+
+def spec_failure(spec, **arguments) -> str:
+    """``tests.test_planted_bugs.spec_failure`` on ``spec`` with shrinking switched off.
+
+    A planted bug only has to be found, not minimized: shrinking these multi-array cases takes
+    tens of seconds per bug. The spec is re-wrapped (its own settings and the module's
+    function are left untouched); a spec without hypothesis is run as it is.
+    """
+    hypothesis = getattr(spec, "hypothesis", None)
+    if hypothesis is not None:
+        no_shrink = settings(  # on top of the profile loaded now (ci unless told otherwise)
+            phases=(Phase.explicit, Phase.reuse, Phase.generate), report_multiple_bugs=False
+        )
+        spec = given(data=st.data())(no_shrink(_fresh_function(hypothesis.inner_test)))
+    return shrunk_spec_failure(spec, **arguments)
+
+
+def _fresh_function(fn):
+    """A new function calling ``fn``, with its signature, that settings may be attached to."""
+
+    def call(*args, **kwargs):
+        return fn(*args, **kwargs)
+
+    call.__signature__ = inspect.signature(fn)
+    call.__name__ = call.__qualname__ = fn.__name__
+    return call
+
+
+# BCE-1 ----------------------------------------------------------------------------------------
+
+
+def test_bce1_accepts_the_manual_bce_without_bugs():
+    specs.test_bce1_bce_matches_its_definition(
+        **CPU64, reduction="mean", binary_cross_entropy=planted.manual_bce()
+    )
+    specs.test_bce1_log_clamp_bounds_each_element_by_100(
+        **CPU64, binary_cross_entropy=planted.manual_bce()
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "bug", "reduction", "message"),
+    [
+        ("definition", {"mean_over_weight": True}, "mean", "BCELoss value"),
+        ("definition", {"row_weighted_mean": True}, "mean", "BCELoss value"),
+        ("definition", {"eps_clamp": 1e-7}, "none", "BCELoss"),
+        ("clamp", {"eps_clamp": 1e-7}, None, "BCELoss value"),
+        ("clamp", {"log_clamp": False}, None, "BCELoss value"),
+    ],
+    ids=["mean-over-summed-weight", "row-weighted-mean", "eps-clamp", "clamp-eps", "no-clamp"],
+)
+def test_bce1_catches_planted_bce_bug(spec, bug, reduction, message):
+    if spec == "definition":
+        failure = spec_failure(
+            specs.test_bce1_bce_matches_its_definition,
+            **CPU64,
+            reduction=reduction,
+            binary_cross_entropy=planted.manual_bce(**bug),
+        )
+    else:
+        failure = spec_failure(
+            specs.test_bce1_log_clamp_bounds_each_element_by_100,
+            **CPU64,
+            binary_cross_entropy=planted.manual_bce(**bug),
+        )
+    assert message in failure
+
+
+# BCE-2 ----------------------------------------------------------------------------------------
+
+
+def test_bce2_accepts_manual_implementations_without_bugs():
+    arguments = {
+        "binary_cross_entropy": planted.manual_bce(),
+        "binary_cross_entropy_with_logits": planted.manual_bce_with_logits(),
+    }
+    specs.test_bce2_bce_of_sigmoid_equals_bce_with_logits_for_moderate_logits(
+        **CPU64, reduction="mean", **arguments
+    )
+    specs.test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one(**CPU32, **arguments)
+    specs.test_bce2_boundary_where_bce_of_sigmoid_parts_from_bce_with_logits(**CPU32, **arguments)
+
+
+def test_bce2_inside_catches_row_weighted_mean():
+    failure = spec_failure(
+        specs.test_bce2_bce_of_sigmoid_equals_bce_with_logits_for_moderate_logits,
+        **CPU64,
+        reduction="mean",
+        binary_cross_entropy=planted.manual_bce(row_weighted_mean=True),
+        binary_cross_entropy_with_logits=WITH_LOGITS,
+    )
+    assert "BCELoss(sigmoid(x)) value" in failure
+
+
+@pytest.mark.parametrize(
+    ("spec", "spec_dtype"),
+    [
+        (specs.test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one, torch.float64),
+        (specs.test_bce2_boundary_where_bce_of_sigmoid_parts_from_bce_with_logits, torch.float32),
+    ],
+    ids=["outside", "boundary"],
+)
+def test_bce2_outside_catches_bce_with_logits_through_sigmoid(spec, spec_dtype):
+    """Written as BCELoss(sigmoid(x)), "BCEWithLogitsLoss" passes inside but not outside."""
+    with_logits = planted.manual_bce_with_logits(through_sigmoid=True)
+    specs.test_bce2_bce_of_sigmoid_equals_bce_with_logits_for_moderate_logits(
+        **CPU64,
+        reduction="none",
+        binary_cross_entropy=F.binary_cross_entropy,
+        binary_cross_entropy_with_logits=with_logits,
+    )
+    failure = spec_failure(
+        spec,
+        device="cpu",
+        dtype=spec_dtype,
+        binary_cross_entropy=F.binary_cross_entropy,
+        binary_cross_entropy_with_logits=with_logits,
+    )
+    assert "BCEWithLogits" in failure
+
+
+def test_bce2_outside_catches_a_missing_log_clamp():
+    failure = spec_failure(
+        specs.test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one,
+        **CPU64,
+        binary_cross_entropy=planted.manual_bce(log_clamp=False),
+        binary_cross_entropy_with_logits=WITH_LOGITS,
+    )
+    assert "BCELoss(sigmoid(x))" in failure
+
+
+# BCE-3 ----------------------------------------------------------------------------------------
+
+
+def test_bce3_accepts_the_manual_bce_with_logits_without_bugs():
+    specs.test_bce3_pos_weight_scales_only_the_positive_term(
+        **CPU64, reduction="sum", binary_cross_entropy_with_logits=planted.manual_bce_with_logits()
+    )
+
+
+@pytest.mark.parametrize(
+    "bug",
+    [{"pos_weight_on_negative": True}, {"pos_weight_on_both": True}],
+    ids=["pos-weight-on-negative-term", "pos-weight-on-both-terms"],
+)
+def test_bce3_catches_misplaced_pos_weight(bug):
+    failure = spec_failure(
+        specs.test_bce3_pos_weight_scales_only_the_positive_term,
+        **CPU64,
+        reduction="sum",
+        binary_cross_entropy_with_logits=planted.manual_bce_with_logits(**bug),
+    )
+    assert "BCEWithLogitsLoss(pos_weight)" in failure
+
+
+# BCE-4 ----------------------------------------------------------------------------------------
+
+
+def test_bce4_accepts_the_tutorial_variant_without_bugs():
+    handwritten = planted.tutorial_variant()
+    specs.test_bce4_epsilon_bce_approximates_bce_with_logits_for_moderate_logits(
+        **CPU64,
+        reduction="mean",
+        handwritten=handwritten,
+        binary_cross_entropy_with_logits=WITH_LOGITS,
+    )
+    specs.test_bce4_epsilon_bce_is_capped_at_minus_log_eps(
+        **CPU32, handwritten=handwritten, binary_cross_entropy_with_logits=WITH_LOGITS
+    )
+    specs.test_bce4_boundary_where_epsilon_bce_parts_from_bce_with_logits(
+        **CPU32, handwritten=handwritten, binary_cross_entropy_with_logits=WITH_LOGITS
+    )
+
+
+@pytest.mark.parametrize(
+    "bug",
+    [{"clamp": 1e-7}, {"eps_in_positive_log_only": True}],
+    ids=["clamp-instead-of-eps", "eps-in-one-log"],
+)
+def test_bce4_outside_catches_tutorial_variants(bug):
+    failure = spec_failure(
+        specs.test_bce4_epsilon_bce_is_capped_at_minus_log_eps,
+        **CPU32,
+        handwritten=planted.tutorial_variant(**bug),
+        binary_cross_entropy_with_logits=WITH_LOGITS,
+    )
+    assert "hand-written" in failure
+
+
+def test_bce4_inside_catches_a_larger_eps():
+    failure = spec_failure(
+        specs.test_bce4_epsilon_bce_approximates_bce_with_logits_for_moderate_logits,
+        **CPU64,
+        reduction="none",
+        handwritten=planted.tutorial_variant(eps=1e-7),
+        binary_cross_entropy_with_logits=WITH_LOGITS,
+    )
+    assert "hand-written ε-BCE value" in failure
+
+
+def test_bce4_catches_bce_with_logits_through_sigmoid():
+    failure = spec_failure(
+        specs.test_bce4_epsilon_bce_is_capped_at_minus_log_eps,
+        **CPU64,
+        handwritten=specs.tutorial_bce_with_logits,
+        binary_cross_entropy_with_logits=planted.manual_bce_with_logits(through_sigmoid=True),
+    )
+    assert "BCEWithLogitsLoss value" in failure
+
+
+# BCE-5 ----------------------------------------------------------------------------------------
+
+
+def test_bce5_accepts_the_manual_implementations_without_bugs():
+    specs.test_bce5_published_example(
+        **CPU32,
+        binary_cross_entropy=planted.manual_bce(),
+        binary_cross_entropy_with_logits=planted.manual_bce_with_logits(),
+    )
+
+
+def test_bce5_catches_sigmoid_applied_twice():
+    failure = spec_failure(
+        specs.test_bce5_published_example,
+        **CPU32,
+        binary_cross_entropy=F.binary_cross_entropy,
+        binary_cross_entropy_with_logits=planted.manual_bce_with_logits(sigmoid_twice=True),
+    )
+    assert "published 0.0184" in failure
+
+
+# BCE-6 ----------------------------------------------------------------------------------------
+
+
+def test_bce6_accepts_a_pass_through_module():
+    specs.test_bce6_class_form_equals_functional_form(
+        **CPU64,
+        loss="BCELoss",
+        functional=F.binary_cross_entropy,
+        module=planted.PassThroughBCELoss,
+    )
+
+
+@pytest.mark.parametrize(
+    ("loss", "functional", "module"),
+    [
+        ("BCELoss", F.binary_cross_entropy, planted.BCELossIgnoringWeight),
+        ("BCEWithLogitsLoss", WITH_LOGITS, planted.BCEWithLogitsLossIgnoringPosWeight),
+        ("CrossEntropyLoss", F.cross_entropy, planted.CrossEntropyLossIgnoringLabelSmoothing),
+        ("KLDivLoss", F.kl_div, planted.KLDivLossIgnoringLogTarget),
+        ("HuberLoss", F.huber_loss, planted.HuberLossAsSmoothL1),
+        ("LogSoftmax", F.log_softmax, nn.Softmax),
+    ],
+    ids=[
+        "ignores-weight",
+        "ignores-pos-weight",
+        "ignores-label-smoothing",
+        "ignores-log-target",
+        "huber-as-smooth-l1",
+        "softmax-for-log-softmax",
+    ],
+)
+def test_bce6_catches_a_module_that_differs_from_its_functional(loss, functional, module):
+    failure = spec_failure(
+        specs.test_bce6_class_form_equals_functional_form,
+        **CPU64,
+        loss=loss,
+        functional=functional,
+        module=module,
+    )
+    assert f"nn.{loss}" in failure
+
+
+# BCE-8 ----------------------------------------------------------------------------------------
+
+
+def test_bce8_accepts_the_manual_bce_without_bugs():
+    specs.test_bce8_loss_vanishes_only_as_p_approaches_the_target(
+        **CPU32, binary_cross_entropy=planted.manual_bce()
+    )
+
+
+@pytest.mark.parametrize(
+    "bug", [{"entropy": True}, {"eps_clamp": 1e-7}], ids=["binary-entropy", "eps-clamp"]
+)
+def test_bce8_catches_a_loss_that_does_not_grow(bug):
+    failure = spec_failure(
+        specs.test_bce8_loss_vanishes_only_as_p_approaches_the_target,
+        **CPU32,
+        binary_cross_entropy=planted.manual_bce(**bug),
+    )
+    assert "BCELoss" in failure
+
+
+# BCE-9 ----------------------------------------------------------------------------------------
+
+
+def test_bce9_accepts_the_manual_bce_with_logits_without_bugs():
+    arguments = {"binary_cross_entropy_with_logits": planted.manual_bce_with_logits()}
+    specs.test_bce9_probabilities_fed_to_bce_with_logits_get_a_second_sigmoid(
+        **CPU32, reduction="mean", binary_cross_entropy=planted.manual_bce(), **arguments
+    )
+    specs.test_bce9_counterexample(**CPU32, **arguments)
+
+
+def test_bce9_catches_a_with_logits_loss_that_takes_probabilities():
+    failure = spec_failure(
+        specs.test_bce9_probabilities_fed_to_bce_with_logits_get_a_second_sigmoid,
+        **CPU32,
+        reduction="sum",
+        binary_cross_entropy=F.binary_cross_entropy,
+        binary_cross_entropy_with_logits=planted.manual_bce_with_logits(takes_probabilities=True),
+    )
+    assert "BCEWithLogitsLoss(σ(x))" in failure
+
+
+def test_bce9_counterexample_catches_a_loss_that_detects_probabilities():
+    failure = spec_failure(
+        specs.test_bce9_counterexample,
+        **CPU32,
+        binary_cross_entropy_with_logits=planted.manual_bce_with_logits(detects_probabilities=True),
+    )
+    assert "BCEWithLogitsLoss(σ(x))" in failure

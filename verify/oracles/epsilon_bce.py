@@ -1,0 +1,90 @@
+"""The tutorial's hand-written binary cross-entropy with ``eps`` inside both logs (BCE-4).
+
+On probabilities p (the tutorial takes p = σ(x) from logits x; with ε = 0, as 1e-9 becomes in
+float16, log 0 and 0·log 0 give inf and NaN as IEEE arithmetic does):
+
+    ℓ_ε = −(y·log(p + ε) + (1 − y)·log(1 − p + ε))
+
+On logits, with 1 − σ(x) written as σ(−x) so that float64 keeps it accurate for any x:
+
+    ℓ_ε(x) = −(y·log(σ(x) + ε) + (1 − y)·log(σ(−x) + ε))
+
+Since 0 < log(a + ε) − log a ≤ ε/a, the ε-form never exceeds the exact loss ℓ and
+
+    0 ≤ ℓ − ℓ_ε ≤ ε·(y/σ(x) + (1 − y)/σ(−x))
+
+(``epsilon_bias_bound``), a bound of ε·(1 + e^|x|); on the other side every element is at
+most −log ε (20.72 for ε = 1e-9) for hard targets, however wrong the prediction. 'mean'
+divides by the number of elements.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from verify.oracles.reduction import expand_cotangent, reduce
+
+
+def epsilon_bce(
+    probabilities: np.ndarray, target: np.ndarray, eps: float, reduction: str = "mean"
+) -> np.ndarray:
+    """−(y·log(p + ε) + (1 − y)·log(1 − p + ε)) of ``probabilities`` in [0, 1], reduced."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    y = np.asarray(target, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):  # ε = 0: log 0 and 0·log 0 as IEEE
+        per_element = -(y * np.log(p + eps) + (1.0 - y) * np.log(1.0 - p + eps))
+    return reduce(per_element, reduction)
+
+
+def epsilon_bce_vjp(
+    probabilities: np.ndarray,
+    target: np.ndarray,
+    eps: float,
+    cotangent: np.ndarray | float = 1.0,
+    reduction: str = "mean",
+) -> np.ndarray:
+    """∂/∂p of Σ g·ℓ_ε:  g·(−y/(p + ε) + (1 − y)/(1 − p + ε))."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    y = np.asarray(target, dtype=np.float64)
+    g = expand_cotangent(cotangent, p.shape, reduction)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g * (-y / (p + eps) + (1.0 - y) / (1.0 - p + eps))
+
+
+def epsilon_bce_with_logits(
+    logits: np.ndarray, target: np.ndarray, eps: float, reduction: str = "mean"
+) -> np.ndarray:
+    """ℓ_ε of σ(``logits``) against ``target``, with 1 − σ(x) taken as σ(−x)."""
+    x = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(target, dtype=np.float64)
+    per_element = -(
+        y * np.log(special.expit(x) + eps) + (1.0 - y) * np.log(special.expit(-x) + eps)
+    )
+    return reduce(per_element, reduction)
+
+
+def epsilon_bce_with_logits_vjp(
+    logits: np.ndarray,
+    target: np.ndarray,
+    eps: float,
+    cotangent: np.ndarray | float = 1.0,
+    reduction: str = "mean",
+) -> np.ndarray:
+    """∂/∂x of Σ g·ℓ_ε(x):  g·σ(x)σ(−x)·((1 − y)/(σ(−x) + ε) − y/(σ(x) + ε))."""
+    x = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(target, dtype=np.float64)
+    s, s_neg = special.expit(x), special.expit(-x)
+    g = expand_cotangent(cotangent, x.shape, reduction)
+    return g * s * s_neg * ((1.0 - y) / (s_neg + eps) - y / (s + eps))
+
+
+def epsilon_bias_bound(
+    logits: np.ndarray, target: np.ndarray, eps: float, reduction: str = "mean"
+) -> np.ndarray:
+    """ε·(y/σ(x) + (1 − y)/σ(−x)), reduced: an upper bound on ℓ − ℓ_ε (and on the gap of
+    their gradients per unit cotangent)."""
+    x = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(target, dtype=np.float64)
+    per_element = eps * (y / special.expit(x) + (1.0 - y) / special.expit(-x))
+    return reduce(per_element, reduction)
