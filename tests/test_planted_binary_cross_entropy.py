@@ -24,19 +24,25 @@ from tests.test_planted_bugs import spec_failure as shrunk_spec_failure
 
 CPU32 = {"device": "cpu", "dtype": torch.float32}
 WITH_LOGITS = F.binary_cross_entropy_with_logits
+BUG_SEARCH_EXAMPLES = 100
 
 
 def spec_failure(spec, **arguments) -> str:
     """``tests.test_planted_bugs.spec_failure`` on ``spec`` with shrinking switched off.
 
     A planted bug only has to be found, not minimized: shrinking these multi-array cases takes
-    tens of seconds per bug. The spec is re-wrapped (its own settings and the module's
-    function are left untouched); a spec without hypothesis is run as it is.
+    tens of seconds per bug. The search stops at the first failing example, so it may look at
+    up to BUG_SEARCH_EXAMPLES examples even under the 10-example ``dev`` profile (a bug that
+    needs, say, a drawn non-uniform ``weight`` is then found whatever the seed). The spec is
+    re-wrapped (its own settings and the module's function are left untouched); a spec
+    without hypothesis is run as it is.
     """
     hypothesis = getattr(spec, "hypothesis", None)
     if hypothesis is not None:
         no_shrink = settings(  # on top of the profile loaded now (ci unless told otherwise)
-            phases=(Phase.explicit, Phase.reuse, Phase.generate), report_multiple_bugs=False
+            max_examples=max(settings.default.max_examples, BUG_SEARCH_EXAMPLES),
+            phases=(Phase.explicit, Phase.reuse, Phase.generate),
+            report_multiple_bugs=False,
         )
         spec = given(data=st.data())(no_shrink(_fresh_function(hypothesis.inner_test)))
     return shrunk_spec_failure(spec, **arguments)
