@@ -205,11 +205,8 @@ FRACTIONAL_GAMMAS = st.floats(0.0, 1.0, exclude_min=True, exclude_max=True)
 
 
 def draw_alpha(data, dtype, strategy=ALPHAS) -> float:
-    """α rounded to the dtype, as the implementations' α·y and (1 − α)·(1 − y) see it; an α
-    below the dtype's smallest normal number is taken as 0 (a subnormal weight would put the
-    loss itself below the precision the tolerance assumes)."""
-    alpha = float(rounded(np.array(data.draw(strategy, label="alpha")), dtype))
-    return 0.0 if 0 < alpha < torch.finfo(dtype).tiny else alpha
+    """α rounded to the dtype, as the implementations' α·y and (1 − α)·(1 − y) see it."""
+    return float(rounded(np.array(data.draw(strategy, label="alpha")), dtype))
 
 
 @st.composite
@@ -231,6 +228,13 @@ def focal_scale(target, alpha, gamma, reduction) -> float:
     """(1 + γ)·max α_t (times the element count for 'sum'): the size of the focal terms."""
     y = np.asarray(target)
     return (1.0 + gamma) * loss_scale(reduction, y.size, focal.alpha_factor(y, alpha))
+
+
+def floored(scale: float, dtype: torch.dtype) -> float:
+    """``scale`` raised to the dtype's smallest normal number, as the default scale of
+    ``assert_close`` is: a loss made of subnormal terms (a subnormal soft label or weight) is
+    only held to the dtype's resolution there."""
+    return max(scale, torch.finfo(dtype).tiny)
 
 
 def unsaturated_bound(dtype: torch.dtype) -> float:
@@ -271,11 +275,13 @@ def check_binary_focal(
         value,
         expected,
         **common,
-        scale=focal_scale(y, alpha, gamma, reduction),
+        scale=floored(focal_scale(y, alpha, gamma, reduction), dtype),
         pointwise=True,
         what=f"{what} value",
     )
-    grad_scale = focal.sigmoid_focal_loss_gradient_bound(x, y, g, alpha, gamma, reduction)
+    grad_scale = floored(
+        focal.sigmoid_focal_loss_gradient_bound(x, y, g, alpha, gamma, reduction), dtype
+    )
     assert_close(
         grad, expected_grad, **common, scale=grad_scale, pointwise=True, what=f"{what} grad"
     )
@@ -347,7 +353,7 @@ def test_fl1_gamma_zero_is_alpha_weighted_bce(
             value,
             expected,
             **common,
-            scale=focal_scale(y, alpha, 0.0, reduction),
+            scale=floored(focal_scale(y, alpha, 0.0, reduction), dtype),
             pointwise=True,
             what=f"{name} value",
         )
@@ -355,8 +361,11 @@ def test_fl1_gamma_zero_is_alpha_weighted_bce(
             grad,
             expected_grad,
             **common,
-            scale=oracles.binary_cross_entropy_with_logits_gradient_bound(
-                x, y, g, weight, reduction=reduction
+            scale=floored(
+                oracles.binary_cross_entropy_with_logits_gradient_bound(
+                    x, y, g, weight, reduction=reduction
+                ),
+                dtype,
             ),
             pointwise=True,
             what=f"{name} gradient",
@@ -583,7 +592,7 @@ def test_fl3_probability_focal_loss_matches_definition(
         dtype=dtype,
         terms=max(n, 1),
         condition=condition,
-        scale=(1 + gamma) * loss_scale(reduction, n, weight),
+        scale=floored((1 + gamma) * loss_scale(reduction, n, weight), dtype),
         pointwise=True,
         what="probability focal loss value",
     )
@@ -595,7 +604,7 @@ def test_fl3_probability_focal_loss_matches_definition(
         dtype=dtype,
         terms=max(n, 1),
         condition=condition,
-        scale=float(np.max(np.abs(sizes), initial=0.0)),
+        scale=floored(float(np.max(np.abs(sizes), initial=0.0)), dtype),
         pointwise=True,
         what="probability focal loss gradient",
     )
@@ -811,8 +820,10 @@ def check_softmax_focal(fn, case, device, dtype, gamma, what):
         "pointwise": True,
     }
     scale = (1 + gamma) * loss_scale(ref["reduction"], case.target.size, ref.get("weight"))
-    assert_close(value, expected, **common, scale=scale, what=f"{what} value")
-    grad_scale = focal.softmax_focal_loss_gradient_bound(scores, case.target, g, gamma, **ref)
+    assert_close(value, expected, **common, scale=floored(scale, dtype), what=f"{what} value")
+    grad_scale = floored(
+        focal.softmax_focal_loss_gradient_bound(scores, case.target, g, gamma, **ref), dtype
+    )
     assert_close(grad, expected_grad, **common, scale=grad_scale, what=f"{what} gradient")
     return value, grad
 
