@@ -126,13 +126,19 @@ CATALOGUE: tuple[Claim, ...] = (
         "With soft labels KL = CE − H(target): same logit gradients, minimum 0 vs H(target)",
         H,
     ),
-    Claim("KL-5", KL, "log_target=True on log t equals log_target=False on t", H),
+    Claim(
+        "KL-5",
+        KL,
+        "log_target=True on log t equals log_target=False on t (for t > 0; NaN where t = 0)",
+        D,
+    ),
     Claim("ENT-1", KL, "Entropy is 0 for one-hot and maximal (log K) for uniform", H),
     Claim(
         "SM-1",
         SM,
-        "Softmax outputs lie in (0, 1) and sum to 1; softmax([1, 2, 3]) = [0.0900, 0.2447, 0.6652]",
-        H,
+        "Softmax outputs lie in (0, 1) (for moderate logit gaps) and sum to 1; "
+        "softmax([1, 2, 3]) = [0.0900, 0.2447, 0.6652]",
+        D,
     ),
     Claim(
         "SM-2",
@@ -250,5 +256,25 @@ def markdown_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+README_MARKERS = ("<!-- claims-table:start -->\n", "<!-- claims-table:end -->")
+
+
+def readme_with_table(readme: str) -> str:
+    """``readme`` with the text between its claims-table markers replaced by the table."""
+    start, end = README_MARKERS
+    if start not in readme or end not in readme:
+        raise ValueError("README has no claims-table markers")
+    head, rest = readme.split(start, 1)
+    return head + start + markdown_table() + end + rest.split(end, 1)[1]
+
+
 if __name__ == "__main__":
-    print(markdown_table(), end="")
+    import sys
+    from pathlib import Path
+
+    if sys.argv[1:2] == ["--update"]:
+        for name in sys.argv[2:] or ["README.md"]:
+            path = Path(name)
+            path.write_text(readme_with_table(path.read_text()))
+    else:
+        print(markdown_table(), end="")

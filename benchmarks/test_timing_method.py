@@ -1,0 +1,86 @@
+"""The timing method checked against independent timers in the same run.
+
+The suites' median (``timing.plan`` rounds through pytest-benchmark with the synchronizing
+timer) must agree with ``torch.utils.benchmark.Timer.blocked_autorange`` on the same call, and
+on CUDA with CUDA-event timings (``timing.event_times`` with an L2 flush before each call) and
+``triton.testing.do_bench`` where triton is installed, within ``AGREEMENT``. The figures go to
+``extra_info`` (``agreement``), so the saved run shows them. The smoke run only exercises the
+code (tiny shapes cannot be timed meaningfully).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import torch
+import torch.utils.benchmark as torch_benchmark
+
+from verify.benchmarking import cases, runner, timing
+from verify.benchmarking.cases import BUILTINS, MODES
+
+pytestmark = pytest.mark.benchmark(timer=timing.synchronized_perf_counter, disable_gc=True)
+
+AGREEMENT = 0.05
+"""Largest relative difference between two methods' medians: a few percent, as the noise of
+medians over a second of samples allows on an idle machine."""
+
+CHECKED = {
+    # CPU: 1 MB of logits fits the caches, so the rotation of input sets is exercised too.
+    "cpu": next(c for c in cases.CASES if c.id == "cross_entropy-image"),
+    # CUDA: 1 GB of logits, far past the L2: the flush of do_bench and the rotation agree.
+    "cuda": next(c for c in cases.CASES if c.id == "cross_entropy-lm32k"),
+}
+
+
+def _other_medians(call, device: str, min_run_time: float) -> dict[str, float]:
+    medians = {
+        "torch.utils.benchmark": torch_benchmark.Timer(stmt="call()", globals={"call": call})
+        .blocked_autorange(min_run_time=min_run_time)
+        .median
+    }
+    if device == "cuda":
+        flush = timing.flush_buffer(device)
+        samples = timing.event_times(call, torch.cuda, repeats=100, flush=flush)
+        medians["cuda events"] = timing.median(samples)
+        if importlib.util.find_spec("triton") is not None:
+            from triton.testing import do_bench
+
+            medians["triton do_bench"] = do_bench(call, return_mode="median") / 1e3
+    return medians
+
+
+@pytest.mark.dtypes(torch.float32)
+@pytest.mark.parametrize("mode", MODES)
+def test_median_agrees_with_independent_timers(
+    benchmark, device, dtype, mode, smoke, budget, copy_bandwidth
+):
+    case = CHECKED[device]
+    prepared = runner.prepare(case, BUILTINS[case.loss], device, dtype, mode, smoke=smoke)
+    plan = timing.plan(prepared.call, timing.synchronized_perf_counter, **budget)
+    benchmark.group = "timing method"
+    benchmark.pedantic(
+        prepared.call, rounds=plan.rounds, iterations=plan.iterations, warmup_rounds=1
+    )
+    ours = benchmark.stats.stats.median if benchmark.stats else plan.single_call_s
+    others = _other_medians(prepared.call, device, budget["max_time_s"])
+    ratios = {name: ours / median for name, median in others.items()}
+    benchmark.extra_info.update(
+        runner.extra_info(
+            case,
+            prepared,
+            implementation="torch",
+            device=device,
+            dtype=dtype,
+            mode=mode,
+            median_s=ours,
+            iterations=plan.iterations,
+            copy=copy_bandwidth(device),
+            peak_memory_bytes=runner.peak_memory(prepared.call, device),
+        )
+    )
+    benchmark.extra_info["agreement"] = {"medians_s": others, "ours_over_theirs": ratios}
+    if smoke or not benchmark.enabled:
+        return
+    far = {name: r for name, r in ratios.items() if abs(r - 1) > AGREEMENT}
+    assert not far, f"median {ours:.3e} s disagrees with {far} beyond {AGREEMENT:.0%}"

@@ -1,0 +1,141 @@
+"""Turning a benchmark case into a timed call, and its measurement into a record.
+
+Used by the pytest-benchmark suites in ``benchmarks/`` (which hand ``Prepared.call`` to
+``benchmark.pedantic``) and by ``verify bench`` (which times it with ``measure``): both time the
+same closure with the same plan and timer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from verify.benchmarking import timing
+from verify.benchmarking.cases import Case, min_bytes, tensor_bytes
+from verify.benchmarking.machine import CopyBandwidth
+
+TIMER_NAME = "perf_counter after torch.cuda.synchronize(), rounds of back-to-back calls"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A case ready to time: the call (which takes the next input set each time), and sizes."""
+
+    call: Callable[[], None]
+    copies: int
+    input_bytes: int
+    min_bytes: int
+    shape: tuple[int, ...]
+
+
+def size_for(device: str, smoke: bool) -> str:
+    """Which of a workload's shapes to use: 'smoke', else the device's type ('cuda' or 'cpu')."""
+    return "smoke" if smoke else torch.device(device).type
+
+
+def prepare(
+    case: Case,
+    implementation: Callable[..., torch.Tensor],
+    device: str,
+    dtype: torch.dtype,
+    mode: str,
+    *,
+    smoke: bool = False,
+    cache: int | None = None,
+) -> Prepared:
+    """Build the input sets (enough of them to defeat the cache) and the call to time.
+
+    A forward call runs the loss on inputs that do not require grad. A forward + backward call
+    sets the differentiated input's ``.grad`` to ``None``, runs the loss and ``backward()``: each
+    call writes a fresh gradient, so accumulation is not timed.
+    """
+    shape = case.workload.shape(size_for(device, smoke))
+    first, params = case.inputs(shape, dtype, device, seed=0)
+    input_bytes = tensor_bytes(first)
+    cache = timing.cache_bytes(device) if cache is None else cache
+    copies = timing.rotating_copies(input_bytes, cache)
+    sets = [first] + [tuple(t.clone() for t in first) for _ in range(copies - 1)]
+    with torch.no_grad():
+        output = implementation(*first, **params)
+    needed = min_bytes(first, params, output, mode)
+    backward = mode == "forward+backward"
+    if backward:
+        # A non-scalar output (log_softmax) is differentiated against a cotangent of ones, one
+        # per input set, which the backward must read.
+        cotangent = [torch.ones_like(output) if output.dim() else None for _ in sets]
+        sets = [(s[0].detach().requires_grad_(True), *s[1:]) for s in sets]
+        sets = [(g, *s) for g, s in zip(cotangent, sets, strict=True)]
+        needed += 0 if cotangent[0] is None else tensor_bytes([cotangent[0]])
+    rotation = timing.Rotation(sets)
+
+    def forward() -> None:
+        implementation(*rotation.next(), **params)
+
+    def forward_backward() -> None:
+        cotangent, *inputs = rotation.next()
+        inputs[0].grad = None
+        implementation(*inputs, **params).backward(cotangent)
+
+    return Prepared(forward_backward if backward else forward, copies, input_bytes, needed, shape)
+
+
+def peak_memory(call: Callable[[], None], device: str) -> int | None:
+    """CUDA: bytes allocated at the peak of one call beyond what was held before it (else None)."""
+    if torch.device(device).type != "cuda":
+        return None
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    held = torch.cuda.memory_allocated(device)
+    call()
+    torch.cuda.synchronize(device)
+    return int(torch.cuda.max_memory_allocated(device) - held)
+
+
+def extra_info(
+    case: Case,
+    prepared: Prepared,
+    *,
+    implementation: str,
+    device: str,
+    dtype: torch.dtype,
+    mode: str,
+    median_s: float,
+    iterations: int,
+    copy: CopyBandwidth,
+    peak_memory_bytes: int | None,
+) -> dict[str, Any]:
+    """The record's ``extra_info`` (keys documented in ``verify.benchmarking.records``)."""
+    achieved = prepared.min_bytes / median_s / 1e9
+    return {
+        "loss": case.loss,
+        "variant": case.variant,
+        "implementation": implementation,
+        "device": device,
+        "dtype": str(dtype).removeprefix("torch."),
+        "mode": mode,
+        "workload": case.workload.name,
+        "shape": "x".join(str(n) for n in prepared.shape),
+        "elements": int(torch.Size(prepared.shape).numel()),
+        "min_bytes": prepared.min_bytes,
+        "input_bytes": prepared.input_bytes,
+        "achieved_gbps": achieved,
+        "copy_gbps": copy.gbps,
+        "copy_equivalent_s": copy.seconds_for(prepared.min_bytes),
+        "fraction_of_copy": achieved / copy.gbps,
+        "peak_memory_bytes": peak_memory_bytes,
+        "iterations": iterations,
+        "rotating_copies": prepared.copies,
+        "timer": TIMER_NAME,
+    }
+
+
+def measure(
+    prepared: Prepared, device: str, *, max_time_s: float = 1.0
+) -> tuple[timing.Plan, list[float]]:
+    """Time ``prepared.call`` outside pytest, as the suites do: plan, warm up, rounds."""
+    timer = timing.synchronizing_timer(timing.backend_for(device))
+    plan = timing.plan(prepared.call, timer, max_time_s=max_time_s)
+    return plan, timing.time_rounds(prepared.call, timer, plan)
