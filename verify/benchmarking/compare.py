@@ -1,0 +1,478 @@
+"""The benchmark regression gate: a saved run against a baseline, benchmark by benchmark.
+
+    verify bench-compare CURRENT [--baseline PATH] [--storage DIR] [--threshold FRACTION]
+                         [--alpha P] [--normalize none|copy] [--markdown PATH]
+
+compares two pytest-benchmark JSON files (saved with ``--benchmark-save-data``, so that the
+raw per-round samples are there) and prints a Markdown table and a one-line verdict.
+
+A benchmark is a **regression** only when both hold (as airspeed velocity decides it):
+
+- its median is more than ``1 + threshold`` times the baseline's (a change worth reporting);
+- the Mann-Whitney U test on the raw samples, one-sided in the direction of the change, gives
+  ``p < alpha`` (a change that noise alone is unlikely to produce).
+
+An **improvement** is the mirror image (a ratio below ``1 / (1 + threshold)``, significant);
+everything else is **unchanged**. Benchmarks in only one run are **new** or **missing** and
+never fail the gate. When either side has fewer than ``MIN_SAMPLES`` samples (a run saved
+without ``--benchmark-save-data`` has none) the test cannot be made: the verdict then rests on
+the ratio alone, and the comparison's note says so.
+
+Machine drift: ``normalize="copy"`` divides every sample and median by the record's
+``copy_equivalent_s`` (the time a device copy moving the same bytes took in the same run), so
+a machine that is uniformly slower today, or another machine of the same kind, compares on
+the ratio to its own copy time.
+
+Exit status of ``verify bench-compare``: 0 when no benchmark regressed, 1 when at least one
+did, 2 (one line on stderr, no traceback) for bad input: a missing or unreadable file, a file
+that is not a pytest-benchmark JSON, no baseline in the storage folder, a threshold or alpha
+out of range, or a record without ``copy_equivalent_s`` under ``--normalize copy``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, NoReturn
+
+from scipy import stats
+
+from verify.benchmarking.records import BenchRecord, BenchRun, load_run
+
+PROG = "verify bench-compare"
+DEFAULT_THRESHOLD = 0.10
+DEFAULT_ALPHA = 0.01
+DEFAULT_STORAGE = ".benchmarks"
+MIN_SAMPLES = 5
+NORMALIZATIONS = ("none", "copy")
+
+Verdict = Literal["regression", "improvement", "unchanged", "new", "missing"]
+VERDICTS: tuple[Verdict, ...] = ("regression", "improvement", "unchanged", "new", "missing")
+
+_SAVED_RUN = re.compile(r"^(\d+)_.*\.json$")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One benchmark in the baseline and the current run, and the gate's verdict on it.
+
+    Medians are in seconds, or in multiples of the same-run copy time when ``normalize`` is
+    ``"copy"``; ``None`` on the side where the benchmark is absent. ``ratio`` is current over
+    baseline median; ``p_value`` is the one-sided Mann-Whitney U p-value (``None`` when the
+    test could not be made); ``note`` says why a verdict is what it is when that is not plain.
+    """
+
+    name: str
+    key: str
+    baseline_median: float | None
+    current_median: float | None
+    ratio: float | None
+    p_value: float | None
+    verdict: Verdict
+    note: str = ""
+    baseline_samples: int = 0
+    current_samples: int = 0
+    normalize: str = "none"
+
+
+def _scale(record: BenchRecord, run: BenchRun, normalize: str) -> float:
+    if normalize == "none":
+        return 1.0
+    copy_s = record.copy_equivalent_s
+    if copy_s is None or not copy_s > 0:
+        raise ValueError(
+            f"--normalize copy: {record.key} in {run.path} has no copy_equivalent_s in its "
+            "extra_info"
+        )
+    return copy_s
+
+
+def _one_sided_p(current: Sequence[float], baseline: Sequence[float], ratio: float) -> float:
+    """Mann-Whitney U p-value that current is slower (ratio > 1) or faster (ratio < 1)."""
+    if ratio > 1:
+        alternative = "greater"
+    elif ratio < 1:
+        alternative = "less"
+    else:
+        alternative = "two-sided"
+    p = float(stats.mannwhitneyu(current, baseline, alternative=alternative).pvalue)
+    return 1.0 if math.isnan(p) else p  # NaN: every sample equal, no evidence of a change
+
+
+def _ratio(current: float, baseline: float) -> float:
+    if baseline > 0:
+        return current / baseline
+    return math.inf if current > 0 else 1.0
+
+
+def _compare_one(
+    base: BenchRecord,
+    cur: BenchRecord,
+    base_run: BenchRun,
+    cur_run: BenchRun,
+    *,
+    threshold: float,
+    alpha: float,
+    normalize: str,
+) -> Comparison:
+    base_scale = _scale(base, base_run, normalize)
+    cur_scale = _scale(cur, cur_run, normalize)
+    base_median = base.median_s / base_scale
+    cur_median = cur.median_s / cur_scale
+    ratio = _ratio(cur_median, base_median)
+    slower = ratio > 1 + threshold
+    faster = ratio < 1 / (1 + threshold)
+    n_base, n_cur = len(base.samples), len(cur.samples)
+    p_value: float | None = None
+    note = ""
+    if min(n_base, n_cur) < MIN_SAMPLES:
+        significant = True
+        note = (
+            f"{n_base} baseline and {n_cur} current samples (fewer than {MIN_SAMPLES}): "
+            "no significance test, decided on the ratio alone"
+        )
+    else:
+        p_value = _one_sided_p(
+            [s / cur_scale for s in cur.samples], [s / base_scale for s in base.samples], ratio
+        )
+        significant = p_value < alpha
+        if (slower or faster) and not significant:
+            direction = "slower" if slower else "faster"
+            note = f"{direction} by the ratio but not significant (p = {p_value:.2g} ≥ {alpha:g})"
+    verdict: Verdict = "unchanged"
+    if slower and significant:
+        verdict = "regression"
+    elif faster and significant:
+        verdict = "improvement"
+    return Comparison(
+        name=cur.name,
+        key=cur.key,
+        baseline_median=base_median,
+        current_median=cur_median,
+        ratio=ratio,
+        p_value=p_value,
+        verdict=verdict,
+        note=note,
+        baseline_samples=n_base,
+        current_samples=n_cur,
+        normalize=normalize,
+    )
+
+
+def _one_sided(record: BenchRecord, run: BenchRun, verdict: Verdict, normalize: str) -> Comparison:
+    median = record.median_s / _scale(record, run, normalize)
+    in_current = verdict == "new"
+    return Comparison(
+        name=record.name,
+        key=record.key,
+        baseline_median=None if in_current else median,
+        current_median=median if in_current else None,
+        ratio=None,
+        p_value=None,
+        verdict=verdict,
+        note="only in the current run" if in_current else "only in the baseline run",
+        baseline_samples=0 if in_current else len(record.samples),
+        current_samples=len(record.samples) if in_current else 0,
+        normalize=normalize,
+    )
+
+
+def compare(
+    baseline: BenchRun,
+    current: BenchRun,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    alpha: float = DEFAULT_ALPHA,
+    normalize: str = "none",
+) -> list[Comparison]:
+    """Compare every benchmark of either run (see the module docstring for the verdicts).
+
+    Benchmarks are matched by key (the test's full name); the result lists the current run's
+    benchmarks in its order, then those only in the baseline. ValueError for a threshold not
+    above 0, an alpha outside (0, 1), an unknown ``normalize``, or a record without
+    ``copy_equivalent_s`` under ``normalize="copy"``.
+    """
+    if not threshold > 0:
+        raise ValueError(f"threshold must be a fraction above 0, got {threshold:g}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha:g}")
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"normalize must be one of {', '.join(NORMALIZATIONS)}, got {normalize!r}")
+    base_by_key = baseline.by_key()
+    cur_by_key = current.by_key()
+    comparisons = []
+    for key, cur in cur_by_key.items():
+        base = base_by_key.get(key)
+        if base is None:
+            comparisons.append(_one_sided(cur, current, "new", normalize))
+        else:
+            comparisons.append(
+                _compare_one(
+                    base,
+                    cur,
+                    baseline,
+                    current,
+                    threshold=threshold,
+                    alpha=alpha,
+                    normalize=normalize,
+                )
+            )
+    for key, base in base_by_key.items():
+        if key not in cur_by_key:
+            comparisons.append(_one_sided(base, baseline, "missing", normalize))
+    return comparisons
+
+
+def format_seconds(seconds: float) -> str:
+    """A time with an adaptive unit and three significant figures: '512 ns', '1.23 ms'."""
+    if not math.isfinite(seconds):
+        return str(seconds)
+    for unit, scale in (("ns", 1e-9), ("µs", 1e-6), ("ms", 1e-3)):
+        if abs(seconds) < 999.5 * scale:
+            return f"{_three_figures(seconds / scale)} {unit}"
+    return f"{_three_figures(seconds)} s"
+
+
+def _three_figures(value: float) -> str:
+    magnitude = abs(value)
+    decimals = 2 if magnitude < 9.995 else 1 if magnitude < 99.95 else 0
+    return f"{value:.{decimals}f}"
+
+
+def _format_median(value: float | None, normalize: str) -> str:
+    if value is None:
+        return "–"
+    if normalize == "copy":
+        shown = _three_figures(value) if 0.01 <= abs(value) < 999.5 else f"{value:.3g}"
+        return f"{shown}× copy"
+    return format_seconds(value)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def format_table(comparisons: Sequence[Comparison]) -> str:
+    """The comparisons as a Markdown table, then one line per note below it.
+
+    Columns: benchmark (its name, or its full key where two benchmarks share a name),
+    baseline and current median (adaptive time units, or multiples of the copy time when
+    normalized), ratio, p-value ('–' when there was no test) and verdict.
+    """
+    names = [c.name for c in comparisons]
+    lines = [
+        "| benchmark | baseline median | current median | ratio | p-value | verdict |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    notes = []
+    for comparison in comparisons:
+        label = comparison.name if names.count(comparison.name) == 1 else comparison.key
+        ratio = "–" if comparison.ratio is None else f"{comparison.ratio:.3f}×"
+        p_value = "–" if comparison.p_value is None else f"{comparison.p_value:.2g}"
+        cells = [
+            label,
+            _format_median(comparison.baseline_median, comparison.normalize),
+            _format_median(comparison.current_median, comparison.normalize),
+            ratio,
+            p_value,
+            comparison.verdict,
+        ]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        if comparison.note and comparison.verdict not in ("new", "missing"):
+            notes.append(f"- {_cell(label)}: {comparison.note}")
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def count_verdicts(comparisons: Sequence[Comparison]) -> dict[Verdict, int]:
+    """How many comparisons have each verdict (every verdict present, zeros included)."""
+    return {v: sum(c.verdict == v for c in comparisons) for v in VERDICTS}
+
+
+def _run_counter(path: Path) -> int:
+    match = _SAVED_RUN.match(path.name)
+    return int(match.group(1)) if match else -1
+
+
+def _device_kind_of(path: Path) -> str | None:
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    info = document.get("machine_info") if isinstance(document, dict) else None
+    return info.get("verify_device_kind") if isinstance(info, dict) else None
+
+
+def find_baseline(
+    storage: Path, exclude: Path | None = None, *, device_kind: str | None = None
+) -> Path:
+    """The newest saved run under ``storage``: the baseline when none is named.
+
+    pytest-benchmark saves runs as ``<storage>/<machine-id>/<NNNN>_<name>.json``; every such
+    file anywhere under ``storage`` is a candidate (other JSON files are not), and the newest
+    is the one with the highest counter NNNN, then the latest modification time. ``exclude``
+    (the current run, when it was saved there too) is never chosen. With ``device_kind``, only
+    runs whose ``machine_info["verify_device_kind"]`` is that kind are. ValueError (one line)
+    when there is no candidate.
+    """
+    storage = Path(storage)
+    if not storage.is_dir():
+        raise ValueError(f"benchmark storage folder {storage} does not exist")
+    excluded = Path(exclude).resolve() if exclude is not None else None
+    candidates = [
+        path
+        for path in storage.rglob("*.json")
+        if path.is_file() and _run_counter(path) >= 0 and path.resolve() != excluded
+    ]
+    candidates.sort(key=lambda p: (_run_counter(p), p.stat().st_mtime), reverse=True)
+    for path in candidates:
+        if device_kind is None or _device_kind_of(path) == device_kind:
+            return path
+    on = f" from a {device_kind} machine" if device_kind else ""
+    raise ValueError(f"no saved benchmark run{on} under {storage} to compare against")
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add bench-compare's arguments to ``parser`` (its own, or a ``verify`` subparser)."""
+    parser.add_argument(
+        "current", metavar="CURRENT", help="the run to check: a pytest-benchmark JSON file"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="PATH",
+        help="the run to compare against (default: the newest saved run under --storage)",
+    )
+    parser.add_argument(
+        "--storage",
+        metavar="DIR",
+        default=DEFAULT_STORAGE,
+        help="pytest-benchmark's storage folder (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        metavar="FRACTION",
+        help="slowdown beyond which a significant change fails, e.g. 0.1 for 10%% "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--alpha",
+        type=float,
+        default=DEFAULT_ALPHA,
+        metavar="P",
+        help="significance level of the Mann-Whitney U test (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--normalize",
+        choices=NORMALIZATIONS,
+        default="none",
+        help="'copy': compare times as multiples of the same-run copy time (default: none)",
+    )
+    parser.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The standalone ``verify bench-compare`` parser (errors: one line, exit 2)."""
+    parser = _OneLineParser(
+        prog=PROG,
+        description="Compare a benchmark run against a baseline; exit 1 on a regression.",
+    )
+    add_arguments(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _load(path: Path, role: str) -> BenchRun:
+    if not path.is_file():
+        raise ValueError(f"{role} benchmark file {path} does not exist")
+    try:
+        return load_run(path)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(
+            f"{path} is not a pytest-benchmark JSON file (bad benchmark entry: {error!r})"
+        ) from None
+
+
+def _verdict_line(comparisons: Sequence[Comparison], args: argparse.Namespace, base: Path) -> str:
+    counts = count_verdicts(comparisons)
+    status = "FAIL" if counts["regression"] else "OK"
+    summary = ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
+    return (
+        f"{status}: {summary} (threshold {args.threshold:g}, alpha {args.alpha:g}, "
+        f"normalize {args.normalize}; baseline {base})"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the comparison that ``args`` (from ``add_arguments``) describes; the exit status.
+
+    Prints the table and the verdict line on stdout; bad input is one line on stderr and 2.
+    """
+    try:
+        if not args.threshold > 0:
+            raise ValueError(f"--threshold must be a fraction above 0, got {args.threshold:g}")
+        if not 0 < args.alpha < 1:
+            raise ValueError(f"--alpha must be between 0 and 1, got {args.alpha:g}")
+        current_path = Path(args.current)
+        current = _load(current_path, "current")
+        if not current.records:
+            raise ValueError(f"{current_path} holds no benchmarks")
+        if args.baseline:
+            baseline_path = Path(args.baseline)
+        else:
+            kind = current.machine_info.get("verify_device_kind")
+            baseline_path = find_baseline(
+                Path(args.storage), exclude=current_path, device_kind=kind
+            )
+        baseline = _load(baseline_path, "baseline")
+        comparisons = compare(
+            baseline,
+            current,
+            threshold=args.threshold,
+            alpha=args.alpha,
+            normalize=args.normalize,
+        )
+        table = format_table(comparisons)
+        if args.markdown:
+            Path(args.markdown).write_text(table)
+    except (ValueError, OSError) as error:
+        detail = " ".join(str(error).split())
+        print(f"{PROG}: error: {detail}", file=sys.stderr)
+        return 2
+    base_kind = baseline.machine_info.get("verify_device_kind")
+    cur_kind = current.machine_info.get("verify_device_kind")
+    if base_kind and cur_kind and base_kind != cur_kind and args.normalize == "none":
+        print(
+            f"{PROG}: warning: baseline ran on {base_kind}, current on {cur_kind}; "
+            "consider --normalize copy",
+            file=sys.stderr,
+        )
+    print(table, end="")
+    print(_verdict_line(comparisons, args, baseline_path))
+    return 1 if any(c.verdict == "regression" for c in comparisons) else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``verify bench-compare`` as a program: parse ``argv`` and return the exit status."""
+    args = build_parser().parse_args(argv)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
