@@ -6,7 +6,9 @@ Options:
   ``--benchmark-disable`` each benchmark runs once, so the suites cannot rot).
 - ``--bench-impl NAME=TARGET`` (repeatable): also benchmark TARGET (``module:attr`` or
   ``file.py:attr``) as the implementation of contract NAME, beside the torch built-in, and
-  only the cases of those contracts. ``--bench-only-impl`` drops the built-in.
+  only the cases of those contracts. ``--bench-only-impl`` drops the built-in, and TARGET's
+  benchmarks take the built-in's names: ``bench-compare`` then compares TARGET with a baseline
+  of the built-in (a replacement kernel, a planted slowdown).
 
 Storage: unless ``--benchmark-storage`` is given, runs are saved under
 ``.benchmarks/<device kind>/`` (``verify.benchmarking.machine.device_kind``), since
@@ -83,7 +85,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if not (users and only):
             params.append(pytest.param(case, ("torch", BUILTINS[case.loss]), id=case.id))
         if case.loss in users:
-            params.append(pytest.param(case, users[case.loss], id=f"{case.id}-impl"))
+            # Alone, TARGET takes the built-in's id: its run compares with a baseline of it.
+            tag = case.id if only else f"{case.id}-impl"
+            params.append(pytest.param(case, users[case.loss], id=tag))
     metafunc.parametrize(("case", "implementation"), params)
 
 

@@ -19,6 +19,14 @@ conforms (on the features it supports), 1 when it deviates or cannot be run at a
 
 lists the contracts, their parameters and optional features.
 
+    verify bench TARGET --contract NAME [...]      (``verify.benchmarking.bench``)
+    verify bench-compare CURRENT [--baseline PATH] [--threshold F] [--normalize copy] [...]
+    verify bench-table RESULTS [-o PATH]
+    verify bench-plot RESULTS... [-o PNG] [--mode M] [--device D] [--dtype T]
+
+time an implementation beside the built-in, gate a benchmark run against a saved baseline
+(exit 1 on a regression), and render saved pytest-benchmark runs as a table or a picture.
+
 Usage errors (unknown contract, a TARGET that cannot be imported or is not callable, a bad
 known-deviations file) exit 2 with one line on stderr and no traceback.
 """
@@ -37,6 +45,7 @@ from pathlib import Path
 import torch
 
 from verify import check_report, conformance, contracts, devices, profiles, report
+from verify.benchmarking import bench, compare, plot, summary
 from verify.loading import TargetError, load_target
 from verify.suites import SUITES
 
@@ -230,6 +239,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("contracts", help="list the contracts and their parameters")
     listing.set_defaults(run=run_contracts)
+
+    bench.add_arguments(
+        commands.add_parser(
+            "bench",
+            help="time an implementation beside the torch built-in",
+            description="Check, then time an implementation beside the torch built-in of "
+            "the same contract on every benchmark case, and print the ratio per shape.",
+        )
+    )
+    compare.add_arguments(
+        commands.add_parser(
+            "bench-compare",
+            help="compare a benchmark run with a saved baseline (the regression gate)",
+            description="Fail on a regression: a median ratio beyond the threshold and a "
+            "significant Mann-Whitney difference of the raw samples.",
+        )
+    )
+    summary.add_arguments(
+        commands.add_parser("bench-table", help="a saved benchmark run as a Markdown table")
+    )
+    plot.add_arguments(
+        commands.add_parser("bench-plot", help="saved benchmark runs as a PNG picture")
+    )
     return parser
 
 
@@ -238,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except UsageError as error:
+    except (UsageError, bench.BenchUsageError) as error:
         print(f"verify {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -44,6 +44,7 @@ from typing import Literal, NoReturn
 from scipy import stats
 
 from verify.benchmarking.records import BenchRecord, BenchRun, load_run
+from verify.benchmarking.summary import format_seconds
 
 PROG = "verify bench-compare"
 DEFAULT_THRESHOLD = 0.10
@@ -229,16 +230,6 @@ def compare(
     return comparisons
 
 
-def format_seconds(seconds: float) -> str:
-    """A time with an adaptive unit and three significant figures: '512 ns', '1.23 ms'."""
-    if not math.isfinite(seconds):
-        return str(seconds)
-    for unit, scale in (("ns", 1e-9), ("µs", 1e-6), ("ms", 1e-3)):
-        if abs(seconds) < 999.5 * scale:
-            return f"{_three_figures(seconds / scale)} {unit}"
-    return f"{_three_figures(seconds)} s"
-
-
 def _three_figures(value: float) -> str:
     magnitude = abs(value)
     decimals = 2 if magnitude < 9.995 else 1 if magnitude < 99.95 else 0
@@ -384,6 +375,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="'copy': compare times as multiples of the same-run copy time (default: none)",
     )
     parser.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
+    parser.set_defaults(run=run)
     return parser
 
 
@@ -393,9 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Compare a benchmark run against a baseline; exit 1 on a regression.",
     )
-    add_arguments(parser)
-    parser.set_defaults(run=run)
-    return parser
+    return add_arguments(parser)
 
 
 def _load(path: Path, role: str) -> BenchRun:

@@ -1,0 +1,59 @@
+"""The benchmark suites end to end (``tox`` runs every benchmark once, on tiny shapes): a saved
+run, and the gate (``verify bench-compare``) catching a planted slowdown
+(``benchmarks/planted/slow_mse.py``).
+
+The slowdown planted here is large (the input read eight more times) so that the verdict
+cannot depend on the load of the machine running the tests; the gate's behaviour at the 10%
+threshold, and on a rerun of unchanged code, is shown on synthetic samples in
+``tests/test_bench_compare.py`` and measured in ``benchmarks/results/``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+PLANTED = ROOT / "benchmarks" / "planted" / "slow_mse.py"
+CASE = "mse_loss-reg1e6 and cpu and float32 and forward and not backward"
+
+
+def _benchmark(tmp_path: Path, name: str, *extra: str) -> Path:
+    output = tmp_path / f"{name}.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "benchmarks",
+         "-k", CASE, "--benchmark-max-time=0.2", "--benchmark-save-data",
+         f"--benchmark-json={output}", f"--benchmark-storage=file://{tmp_path / 'storage'}",
+         *extra],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return output
+
+
+def _compare(current: Path, baseline: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "verify.cli", "bench-compare", str(current), "--baseline",
+         str(baseline)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_gate_fails_on_planted_slowdown(tmp_path):
+    baseline = _benchmark(tmp_path, "baseline")
+    document = json.loads(baseline.read_text())
+    (entry,) = document["benchmarks"]
+    assert entry["extra_info"]["min_bytes"] == 2 * 10**6 * 4 + 4
+    assert len(entry["stats"]["data"]) >= 10
+    slow = _benchmark(
+        tmp_path,
+        "slow",
+        f"--bench-impl=mse_loss={PLANTED}:mse_loss_reads_input_8_more_times",
+        "--bench-only-impl",
+    )
+    done = _compare(slow, baseline)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "regression" in done.stdout
+    assert _compare(baseline, baseline).returncode == 0

@@ -1,0 +1,223 @@
+"""``verify bench TARGET --contract NAME``: time an implementation beside the torch built-in.
+
+    verify bench TARGET --contract NAME [--device cpu|cuda] [--dtype DTYPE ...]
+                 [--mode forward|forward+backward|both] [--max-time SECONDS] [--smoke]
+                 [--no-check] [--json PATH] [--markdown PATH]
+
+First checks TARGET against the contract (``verify.conformance``, hypothesis profile ``dev``,
+float64 and float32 on the CPU, no claim specs): a deviating implementation is still timed, but
+the report says so above the table, and the exit status is 1. Then, for every benchmark case of
+the contract (``verify.benchmarking.cases``), times the built-in and TARGET in the same run,
+with the suites' method (``verify.benchmarking.runner.measure``), and prints per shape and mode
+both medians, TARGET's time over the built-in's, and each one's fraction of the copy bandwidth.
+``--json`` writes the measurements in pytest-benchmark's JSON layout, so ``verify bench-table``,
+``verify bench-plot`` and ``verify bench-compare`` read them.
+
+Exit status: 0 when TARGET conforms and every case ran (a case whose parameters TARGET does not
+take, a TypeError on the keyword, is shown as unsupported); 1 when it deviates, or a case failed
+to run (reported in its row); 2 for a usage error (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from verify import conformance, contracts, devices
+from verify.benchmarking import machine, runner, timing
+from verify.benchmarking.cases import BUILTINS, CASES, MODES, Case
+from verify.benchmarking.summary import format_seconds
+from verify.loading import TargetError, load_target
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+class BenchUsageError(Exception):
+    """Bad input: reported in one line, exit status 2."""
+
+
+@dataclass
+class Timed:
+    """One case, mode and dtype, timed for one implementation (or the error it raised)."""
+
+    label: str
+    case: Case
+    shape: str
+    mode: str
+    dtype: torch.dtype
+    samples: list[float]
+    extra: dict[str, Any]
+    error: str | None = None
+    unsupported: bool = False
+
+    @property
+    def median_s(self) -> float | None:
+        return timing.median(self.samples) if self.samples else None
+
+
+def _time_one(
+    label: str,
+    fn: Any,
+    case: Case,
+    device: str,
+    dtype: torch.dtype,
+    mode: str,
+    *,
+    smoke: bool,
+    max_time_s: float,
+    copy: machine.CopyBandwidth,
+) -> Timed:
+    shape = "x".join(str(n) for n in case.workload.shape(runner.size_for(device, smoke)))
+    try:
+        prepared = runner.prepare(case, fn, device, dtype, mode, smoke=smoke)
+        plan, samples = runner.measure(prepared, device, max_time_s=max_time_s)
+    except Exception as error:  # the implementation under test failed: reported, run goes on
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        error_line = f"{type(error).__name__}: {message}"
+        unsupported = isinstance(error, TypeError) and "unexpected keyword" in message
+        if unsupported:
+            error_line = f"unsupported ({error_line})"
+        return Timed(label, case, shape, mode, dtype, [], {}, error_line, unsupported)
+    median = timing.median(samples)
+    extra = runner.extra_info(
+        case,
+        prepared,
+        implementation=label,
+        device=device,
+        dtype=dtype,
+        mode=mode,
+        median_s=median,
+        iterations=plan.iterations,
+        copy=copy,
+        peak_memory_bytes=runner.peak_memory(prepared.call, device),
+    )
+    return Timed(label, case, shape, mode, dtype, samples, extra)
+
+
+def _percent(timed: Timed) -> str:
+    if timed.error or timed.median_s is None:
+        return "—"
+    return f"{timed.extra['fraction_of_copy']:.1%}"
+
+
+def table(pairs: list[tuple[Timed, Timed]]) -> str:
+    """Markdown: one row per case, mode and dtype with both medians and TARGET/built-in."""
+    lines = [
+        "| case | shape | dtype | mode | built-in | target | target / built-in "
+        "| built-in % of copy | target % of copy |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for builtin, target in pairs:
+        medians = [t.median_s for t in (builtin, target)]
+        cells = [
+            t.error[:80] if t.error else format_seconds(m)
+            for t, m in zip((builtin, target), medians, strict=True)
+        ]
+        ratio = f"{medians[1] / medians[0]:.2f}×" if all(medians) else "—"
+        lines.append(
+            f"| {builtin.case.id} | {builtin.shape} | {devices.dtype_name(builtin.dtype)} | "
+            f"{builtin.mode} | {cells[0]} | {cells[1]} | {ratio} | {_percent(builtin)} | "
+            f"{_percent(target)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def pytest_benchmark_json(pairs: list[tuple[Timed, Timed]]) -> dict[str, Any]:
+    """The measurements in pytest-benchmark's JSON layout (for bench-table/plot/compare)."""
+    entries = []
+    for timed in (t for pair in pairs for t in pair if not t.error):
+        name = f"bench[{timed.case.id}-{devices.dtype_name(timed.dtype)}-{timed.mode}]"
+        entries.append(
+            {
+                "group": f"{timed.case.id} {timed.mode}",
+                "name": name,
+                "fullname": f"verify bench::{timed.label}::{name}",
+                "stats": {"median": timed.median_s, "data": timed.samples},
+                "extra_info": timed.extra,
+            }
+        )
+    info = machine.machine_info()
+    return {"machine_info": info, "benchmarks": entries}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument(
+        "target", metavar="TARGET", help="package.module:attr or path/to/file.py:attr"
+    )
+    parser.add_argument("--contract", required=True, help=f"one of: {', '.join(sorted(BUILTINS))}")
+    parser.add_argument("--device", choices=devices.DEVICES, default="cpu")
+    parser.add_argument("--dtype", action="append", choices=DTYPES, help="default float32")
+    parser.add_argument("--mode", choices=[*MODES, "both"], default="both")
+    parser.add_argument(
+        "--max-time", type=float, default=0.5, help="seconds per measurement (default 0.5)"
+    )
+    parser.add_argument("--smoke", action="store_true", help="tiny shapes: checks it runs")
+    parser.add_argument("--no-check", action="store_true", help="skip the conformance check")
+    parser.add_argument("--json", metavar="PATH", help="write pytest-benchmark JSON")
+    parser.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _conformance_line(fn: Any, args: argparse.Namespace) -> tuple[str, bool]:
+    if args.no_check:
+        return "conformance: not checked (--no-check): the timings may be of a wrong answer", True
+    report = conformance.check(fn, args.contract, target=args.target, profile="dev", claims=False)
+    if conformance.conforms(report):
+        return f"conformance: {conformance.summary(report)}", True
+    failed = [c for c in report.checks if c.status in ("failed", "error")]
+    first = f"; first: {failed[0].name}: {failed[0].message[:200]}" if failed else ""
+    return (
+        f"WARNING: {conformance.summary(report)}{first}\n"
+        f"WARNING: the timings below are of an implementation that deviates from the contract "
+        f"(`verify check {args.target} --contract {args.contract}` for the report)",
+        False,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.contract not in BUILTINS:
+        raise BenchUsageError(
+            f"no benchmark cases for contract {args.contract!r}; "
+            f"known: {', '.join(sorted(BUILTINS))}"
+        )
+    reason = devices.unavailable_reason(args.device)
+    if reason:
+        raise BenchUsageError(f"--device {args.device}: {reason}")
+    if args.max_time <= 0:
+        raise BenchUsageError("--max-time must be positive")
+    try:
+        fn = contracts.as_implementation(load_target(args.target), args.target)
+    except TargetError as error:
+        raise BenchUsageError(str(error)) from None
+    line, conforming = _conformance_line(fn, args)
+    print(line)
+    dtypes = [getattr(torch, d) for d in (args.dtype or ["float32"])]
+    modes = MODES if args.mode == "both" else (args.mode,)
+    copy = machine.copy_bandwidth(
+        args.device, nbytes=2**20 if args.smoke else None, max_time_s=args.max_time
+    )
+    print(f"copy bandwidth on {args.device}: {copy.gbps:.1f} GB/s")
+    pairs = []
+    options = {"smoke": args.smoke, "max_time_s": args.max_time, "copy": copy}
+    for case in (c for c in CASES if c.loss == args.contract):
+        for dtype in dtypes:
+            for mode in modes:
+                pair = tuple(
+                    _time_one(label, impl, case, args.device, dtype, mode, **options)
+                    for label, impl in (("torch", BUILTINS[case.loss]), (args.target, fn))
+                )
+                pairs.append(pair)
+    rendered = table(pairs)
+    print(rendered, end="")
+    if args.markdown:
+        Path(args.markdown).write_text(f"{line}\n\n{rendered}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(pytest_benchmark_json(pairs), indent=1))
+    failed = any(t.error and not t.unsupported for pair in pairs for t in pair)
+    return 0 if conforming and not failed else 1
