@@ -35,7 +35,10 @@ CHECKED = {
 
 def _other_medians(call, device: str, min_run_time: float) -> dict[str, float]:
     medians = {
-        "torch.utils.benchmark": torch_benchmark.Timer(stmt="call()", globals={"call": call})
+        # Timer runs on one thread unless told otherwise; the suites use torch's setting.
+        "torch.utils.benchmark": torch_benchmark.Timer(
+            stmt="call()", globals={"call": call}, num_threads=torch.get_num_threads()
+        )
         .blocked_autorange(min_run_time=min_run_time)
         .median
     }

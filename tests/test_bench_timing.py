@@ -222,3 +222,29 @@ def test_every_case_has_every_size_and_a_builtin():
         assert case.loss in cases.BUILTINS
         for size in cases.SIZES:
             assert case.workload.shape(size)
+
+
+def test_peak_memory_reads_the_cuda_allocator_around_one_call(monkeypatch):
+    """The CUDA branch of ``runner.peak_memory`` against a stand-in allocator."""
+    allocator = {"held": 1000, "peak": 1000, "resets": 0}
+
+    def reset(device=None):
+        allocator["resets"] += 1
+        allocator["peak"] = allocator["held"]
+
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: None)
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", reset)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device=None: allocator["held"])
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda device=None: allocator["peak"])
+
+    def call():
+        allocator["peak"] = allocator["held"] + 4096  # a temporary of 4 kB during the call
+
+    assert runner.peak_memory(call, "cuda") == 4096
+    assert allocator["resets"] == 1
+
+
+def test_device_kind_names_the_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index=0: "NVIDIA H100 80GB HBM3")
+    assert machine.device_kind() == "cuda-NVIDIA-H100-80GB-HBM3"
