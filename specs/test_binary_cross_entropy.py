@@ -54,7 +54,7 @@ from torch import nn
 
 from verify import oracles, recording
 from verify import strategies as vs
-from verify.autodiff import call_or_skip, value_and_grad
+from verify.autodiff import assert_value_and_gradient, call_or_skip, value_and_grad
 from verify.contracts import as_implementation
 from verify.devices import (
     dtype_name,
@@ -159,53 +159,39 @@ def test_bce7_two_class_cross_entropy_equals_bce_with_logits(
 
     x = to_device(case.scores, device, dtype)
     ce_target_t = to_device(q if targets == "soft" else ce_target, device, dtype)
-    value, grad = value_and_grad(
-        cross_entropy, [x, ce_target_t], cotangent=cotangent, reduction=reduction
-    )
-    assert_close(
-        value,
+    assert_value_and_gradient(
+        cross_entropy,
+        [x, ce_target_t],
         expected_ce,
-        dtype=dtype,
-        terms=terms,
-        condition=condition,
-        scale=scale,
-        what="CrossEntropyLoss value",
-    )
-    assert_close(
-        grad,
         expected_ce_grad,
+        cotangent=cotangent,
         dtype=dtype,
-        terms=terms,
-        condition=condition,
-        scale=grad_scale,
-        what="CrossEntropyLoss gradient",
+        value_tolerance={"terms": terms, "condition": condition, "scale": scale},
+        grad_tolerance={"terms": terms, "condition": condition, "scale": grad_scale},
+        what="CrossEntropyLoss",
+        reduction=reduction,
     )
 
     d, target = to_device(logit, device, dtype), to_device(t, device, dtype)
-    value, grad = value_and_grad(
-        binary_cross_entropy_with_logits, [d, target], cotangent=cotangent, reduction=reduction
-    )
     # log(1 + e^−x) is the log-sum-exp of [0, −x]; the elementwise formula may be evaluated in
     # the dtype itself (PyTorch's CPU float16 kernel is), hence pointwise.
     bce_condition = logsumexp_condition(np.stack([np.zeros_like(logit), logit], axis=1))
-    assert_close(
-        value,
+    assert_value_and_gradient(
+        binary_cross_entropy_with_logits,
+        [d, target],
         expected_bce,
-        dtype=dtype,
-        terms=terms,
-        condition=bce_condition,
-        scale=scale,
-        pointwise=True,
-        what="BCEWithLogitsLoss value",
-    )
-    assert_close(
-        grad,
         expected_bce_grad,
+        cotangent=cotangent,
         dtype=dtype,
-        terms=terms,
-        condition=condition,
-        scale=grad_scale,
-        what="BCEWithLogitsLoss gradient",
+        value_tolerance={
+            "terms": terms,
+            "condition": bce_condition,
+            "scale": scale,
+            "pointwise": True,
+        },
+        grad_tolerance={"terms": terms, "condition": condition, "scale": grad_scale},
+        what="BCEWithLogitsLoss",
+        reduction=reduction,
     )
 
 
@@ -246,11 +232,18 @@ def test_bce7_bce_on_probabilities_equals_two_class_nll(
         ),
     }
     for name, (fn, target) in sides.items():
-        value, grad = value_and_grad(
-            fn, [probabilities, target], cotangent=cotangent, reduction=reduction
+        assert_value_and_gradient(
+            fn,
+            [probabilities, target],
+            expected,
+            expected_grad,
+            cotangent=cotangent,
+            dtype=dtype,
+            value_tolerance={"terms": terms, "scale": scale},
+            grad_tolerance={"terms": terms},
+            what=name,
+            reduction=reduction,
         )
-        assert_close(value, expected, dtype=dtype, terms=terms, scale=scale, what=f"{name} value")
-        assert_close(grad, expected_grad, dtype=dtype, terms=terms, what=f"{name} gradient")
 
 
 @pytest.mark.claim("BCE-7")
@@ -366,12 +359,49 @@ def bce_of_sigmoid(binary_cross_entropy):
 
 
 def weight_scale(params: dict) -> np.ndarray | None:
-    """The per-element scale of a binary loss: weight × pos_weight (None when neither)."""
-    scale = None
-    for name in ("weight", "pos_weight"):
-        if params.get(name) is not None:
-            scale = params[name] if scale is None else scale * params[name]
+    """The per-element scale of a binary loss: weight × max(pos_weight, 1) (None when neither).
+
+    pos_weight multiplies only the positive term; the negative term (1 − y)·softplus(x) keeps
+    weight 1, so a pos_weight below 1 does not shrink the scale of the error. (Measured: x = −10,
+    y = 0, pos_weight = 0.01 in float64 gives an error of 8.7e-16 from x + softplus(−x) = 4.5e-5,
+    the cancellation of a term of size 10, which a 0.01 scale would call 3.8× too large.)
+    """
+    scale = params.get("weight")
+    if params.get("pos_weight") is not None:
+        positive = np.maximum(params["pos_weight"], 1.0)
+        scale = positive if scale is None else scale * positive
     return scale
+
+
+def assert_logit_sides(sides, x, y, cotangent, device, dtype: torch.dtype, **params) -> None:
+    """Each ``name: (fn, expected, expected_grad)`` of ``sides``, run as ``fn(x, y, **params)``
+    on the rounded logits ``x`` and targets ``y``, against its references, values and gradients.
+
+    The tolerance is BCEWithLogitsLoss's: the log-domain ``softplus_condition`` on both; the
+    value evaluated pointwise (see BCE-7) at the scale of the reduced weight × pos_weight, the
+    gradient at the oracle's bound.
+    """
+    terms, condition = max(x.size, 1), softplus_condition(x)
+    scale = loss_scale(params["reduction"], x.size, weight_scale(params))
+    grad_scale = oracles.binary_cross_entropy_with_logits_gradient_bound(x, y, cotangent, **params)
+    for name, (fn, expected, expected_grad) in sides.items():
+        assert_value_and_gradient(
+            fn,
+            [to_device(x, device, dtype), to_device(y, device, dtype)],
+            expected,
+            expected_grad,
+            cotangent=cotangent,
+            dtype=dtype,
+            value_tolerance={
+                "terms": terms,
+                "condition": condition,
+                "scale": scale,
+                "pointwise": True,
+            },
+            grad_tolerance={"terms": terms, "condition": condition, "scale": grad_scale},
+            what=name,
+            **params_to_device(params, device, dtype),
+        )
 
 
 def bitwise_equal(actual: torch.Tensor | np.ndarray, expected: torch.Tensor | np.ndarray) -> bool:
@@ -417,16 +447,20 @@ def test_bce1_bce_matches_its_definition(device, dtype, reduction, binary_cross_
     expected = oracles.binary_cross_entropy(p, y, **params)
     expected_grad = oracles.binary_cross_entropy_vjp(p, y, cotangent, **params)
 
-    value, grad = value_and_grad(
-        binary_cross_entropy,
-        [to_device(p, device, dtype), to_device(y, device, dtype)],
-        cotangent=cotangent,
-        **params_to_device(params, device, dtype),
-    )
     terms = max(p.size, 1)
     scale = loss_scale(reduction, p.size, params.get("weight"))
-    assert_close(value, expected, dtype=dtype, terms=terms, scale=scale, what="BCELoss value")
-    assert_close(grad, expected_grad, dtype=dtype, terms=terms, what="BCELoss gradient")
+    assert_value_and_gradient(
+        binary_cross_entropy,
+        [to_device(p, device, dtype), to_device(y, device, dtype)],
+        expected,
+        expected_grad,
+        cotangent=cotangent,
+        dtype=dtype,
+        value_tolerance={"terms": terms, "scale": scale},
+        grad_tolerance={"terms": terms},
+        what="BCELoss",
+        **params_to_device(params, device, dtype),
+    )
 
 
 @st.composite
@@ -537,40 +571,11 @@ def test_bce2_bce_of_sigmoid_equals_bce_with_logits_for_moderate_logits(
     cotangent = rounded(case.cotangent, dtype)
     expected = oracles.binary_cross_entropy_with_logits(x, y, **params)
     expected_grad = oracles.binary_cross_entropy_with_logits_vjp(x, y, cotangent, **params)
-    terms, condition = max(x.size, 1), softplus_condition(x)
-    scale = loss_scale(reduction, x.size, params.get("weight"))
-    grad_scale = oracles.binary_cross_entropy_with_logits_gradient_bound(x, y, cotangent, **params)
-
     sides = {
-        "BCELoss(sigmoid(x))": bce_of_sigmoid(binary_cross_entropy),
-        "BCEWithLogitsLoss": binary_cross_entropy_with_logits,
+        "BCELoss(sigmoid(x))": (bce_of_sigmoid(binary_cross_entropy), expected, expected_grad),
+        "BCEWithLogitsLoss": (binary_cross_entropy_with_logits, expected, expected_grad),
     }
-    for name, fn in sides.items():
-        value, grad = value_and_grad(
-            fn,
-            [to_device(x, device, dtype), to_device(y, device, dtype)],
-            cotangent=cotangent,
-            **params_to_device(params, device, dtype),
-        )
-        assert_close(
-            value,
-            expected,
-            dtype=dtype,
-            terms=terms,
-            condition=condition,
-            scale=scale,
-            pointwise=True,
-            what=f"{name} value",
-        )
-        assert_close(
-            grad,
-            expected_grad,
-            dtype=dtype,
-            terms=terms,
-            condition=condition,
-            scale=grad_scale,
-            what=f"{name} gradient",
-        )
+    assert_logit_sides(sides, x, y, cotangent, device, dtype, **params)
 
 
 @pytest.mark.claim("BCE-2")
@@ -604,28 +609,23 @@ def test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one(
     if np.any(np.isnan(grad)):
         recording.note(f"{dtype_name(dtype)}: BCELoss(sigmoid(x)) gradient is NaN at σ(x) = 1")
 
-    value, grad = value_and_grad(
-        binary_cross_entropy_with_logits, [logits, target], cotangent=cotangent, reduction="none"
-    )
     condition = softplus_condition(x)
-    assert_close(
-        value,
+    assert_value_and_gradient(
+        binary_cross_entropy_with_logits,
+        [logits, target],
         oracles.binary_cross_entropy_with_logits(x, y, reduction="none"),
-        dtype=dtype,
-        condition=condition,
-        scale=1.0,
-        pointwise=True,
-        what="BCEWithLogitsLoss value",
-    )
-    assert_close(
-        grad,
         oracles.binary_cross_entropy_with_logits_vjp(x, y, cotangent, reduction="none"),
+        cotangent=cotangent,
         dtype=dtype,
-        condition=condition,
-        scale=oracles.binary_cross_entropy_with_logits_gradient_bound(
-            x, y, cotangent, reduction="none"
-        ),
-        what="BCEWithLogitsLoss gradient",
+        value_tolerance={"condition": condition, "scale": 1.0, "pointwise": True},
+        grad_tolerance={
+            "condition": condition,
+            "scale": oracles.binary_cross_entropy_with_logits_gradient_bound(
+                x, y, cotangent, reduction="none"
+            ),
+        },
+        what="BCEWithLogitsLoss",
+        reduction="none",
     )
 
 
@@ -734,32 +734,10 @@ def test_bce3_pos_weight_scales_only_the_positive_term(
     cotangent = rounded(case.cotangent, dtype)
     expected = oracles.binary_cross_entropy_with_logits(x, y, **params)
     expected_grad = oracles.binary_cross_entropy_with_logits_vjp(x, y, cotangent, **params)
-    value, grad = value_and_grad(
-        binary_cross_entropy_with_logits,
-        [to_device(x, device, dtype), to_device(y, device, dtype)],
-        cotangent=cotangent,
-        **params_to_device(params, device, dtype),
-    )
-    terms, condition = max(x.size, 1), softplus_condition(x)
-    assert_close(
-        value,
-        expected,
-        dtype=dtype,
-        terms=terms,
-        condition=condition,
-        scale=loss_scale(reduction, x.size, weight_scale(params)),
-        pointwise=True,
-        what="BCEWithLogitsLoss(pos_weight) value",
-    )
-    assert_close(
-        grad,
-        expected_grad,
-        dtype=dtype,
-        terms=terms,
-        condition=condition,
-        scale=oracles.binary_cross_entropy_with_logits_gradient_bound(x, y, cotangent, **params),
-        what="BCEWithLogitsLoss(pos_weight) gradient",
-    )
+    sides = {
+        "BCEWithLogitsLoss(pos_weight)": (binary_cross_entropy_with_logits, expected, expected_grad)
+    }
+    assert_logit_sides(sides, x, y, cotangent, device, dtype, **params)
 
 
 @pytest.mark.claim("BCE-3")
@@ -856,12 +834,6 @@ def test_bce4_epsilon_bce_approximates_bce_with_logits_for_moderate_logits(
     approx_grad = epsilon_bce.epsilon_bce_with_logits_vjp(x, y, eps, cotangent, reduction)
     exact = oracles.binary_cross_entropy_with_logits(x, y, reduction=reduction)
     exact_grad = oracles.binary_cross_entropy_with_logits_vjp(x, y, cotangent, reduction=reduction)
-    terms, condition = max(x.size, 1), softplus_condition(x)
-    scale = loss_scale(reduction, x.size)
-    grad_scale = oracles.binary_cross_entropy_with_logits_gradient_bound(
-        x, y, cotangent, reduction=reduction
-    )
-
     # The approximation, on the float64 oracles (slack: their own float64 rounding); an empty
     # 'mean' is NaN on every side.
     if x.size:
@@ -871,32 +843,7 @@ def test_bce4_epsilon_bce_approximates_bce_with_logits_for_moderate_logits(
         "hand-written ε-BCE": (handwritten, approx, approx_grad),
         "BCEWithLogitsLoss": (binary_cross_entropy_with_logits, exact, exact_grad),
     }
-    for name, (fn, expected, expected_grad) in sides.items():
-        value, grad = value_and_grad(
-            fn,
-            [to_device(x, device, dtype), to_device(y, device, dtype)],
-            cotangent=cotangent,
-            reduction=reduction,
-        )
-        assert_close(
-            value,
-            expected,
-            dtype=dtype,
-            terms=terms,
-            condition=condition,
-            scale=scale,
-            pointwise=True,
-            what=f"{name} value",
-        )
-        assert_close(
-            grad,
-            expected_grad,
-            dtype=dtype,
-            terms=terms,
-            condition=condition,
-            scale=grad_scale,
-            what=f"{name} gradient",
-        )
+    assert_logit_sides(sides, x, y, cotangent, device, dtype, reduction=reduction)
 
 
 @pytest.mark.claim("BCE-4")
@@ -939,35 +886,37 @@ def test_bce4_epsilon_bce_is_capped_at_minus_log_eps(
     p = rounded(special.expit(x), dtype)  # σ(x) as the dtype holds it
     logits, target = to_device(x, device, dtype), to_device(y, device, dtype)
 
-    value, grad = value_and_grad(
-        handwritten, [logits, target], cotangent=cotangent, reduction="none"
-    )
     capped = epsilon_bce.epsilon_bce(p, y, eps, "none")
     with np.errstate(invalid="ignore"):
         capped_grad = epsilon_bce.epsilon_bce_vjp(p, y, eps, cotangent, "none") * p * (1.0 - p)
-    assert_close(value, capped, dtype=dtype, scale=1.0, pointwise=True, what="hand-written value")
-    assert_close(grad, capped_grad, dtype=dtype, scale=1.0, what="hand-written gradient")
-    value, grad = value_and_grad(
-        binary_cross_entropy_with_logits, [logits, target], cotangent=cotangent, reduction="none"
+    assert_value_and_gradient(
+        handwritten,
+        [logits, target],
+        capped,
+        capped_grad,
+        cotangent=cotangent,
+        dtype=dtype,
+        value_tolerance={"scale": 1.0, "pointwise": True},
+        grad_tolerance={"scale": 1.0},
+        what="hand-written",
+        reduction="none",
     )
-    assert_close(
-        value,
+    assert_value_and_gradient(
+        binary_cross_entropy_with_logits,
+        [logits, target],
         oracles.binary_cross_entropy_with_logits(x, y, reduction="none"),
-        dtype=dtype,
-        condition=softplus_condition(x),
-        scale=1.0,
-        pointwise=True,
-        what="BCEWithLogitsLoss value",
-    )
-    assert_close(
-        grad,
         oracles.binary_cross_entropy_with_logits_vjp(x, y, cotangent, reduction="none"),
+        cotangent=cotangent,
         dtype=dtype,
-        condition=softplus_condition(x),
-        scale=oracles.binary_cross_entropy_with_logits_gradient_bound(
-            x, y, cotangent, reduction="none"
-        ),
-        what="BCEWithLogitsLoss gradient",
+        value_tolerance={"condition": softplus_condition(x), "scale": 1.0, "pointwise": True},
+        grad_tolerance={
+            "condition": softplus_condition(x),
+            "scale": oracles.binary_cross_entropy_with_logits_gradient_bound(
+                x, y, cotangent, reduction="none"
+            ),
+        },
+        what="BCEWithLogitsLoss",
+        reduction="none",
     )
 
 
@@ -1202,12 +1151,19 @@ def test_bce6_class_form_equals_functional_form(device, dtype, loss, functional,
             expected, expected_grad = value_and_grad(
                 functional, inputs, cotangent=cotangent, **params
             )
-            value, grad = value_and_grad(
-                as_implementation(module), inputs, cotangent=cotangent, **params
+            what = f"nn.{loss}" + (f"(reduction={reduction!r})" if reduction else "")
+            value, grad = assert_value_and_gradient(
+                as_implementation(module),
+                inputs,
+                expected,
+                expected_grad,
+                cotangent=cotangent,
+                dtype=dtype,
+                value_tolerance={"terms": terms},
+                grad_tolerance={"terms": terms},
+                what=what,
+                **params,
             )
-        what = f"nn.{loss}" + (f"(reduction={reduction!r})" if reduction else "")
-        assert_close(value, expected, dtype=dtype, terms=terms, what=f"{what} value")
-        assert_close(grad, expected_grad, dtype=dtype, terms=terms, what=f"{what} gradient")
         if device == "cpu":
             assert bitwise_equal(value, expected), f"{what} value is not bitwise equal"
             assert bitwise_equal(grad, expected_grad), f"{what} gradient is not bitwise equal"
@@ -1310,29 +1266,22 @@ def test_bce9_probabilities_fed_to_bce_with_logits_get_a_second_sigmoid(
         "BCELoss(σ(σ(x)))": bce_of_sigmoid(binary_cross_entropy),
     }
     for name, fn in sides.items():
-        value, grad = value_and_grad(
+        assert_value_and_gradient(
             fn,
             [to_device(s, device, dtype), to_device(y, device, dtype)],
-            cotangent=cotangent,
-            **params_to_device(params, device, dtype),
-        )
-        assert_close(
-            value,
             expected,
-            dtype=dtype,
-            terms=terms,
-            condition=softplus_condition(s),
-            scale=scale,
-            pointwise=True,
-            what=f"{name} value",
-        )
-        assert_close(
-            grad,
             expected_grad,
+            cotangent=cotangent,
             dtype=dtype,
-            terms=terms,
-            scale=grad_scale,
-            what=f"{name} gradient",
+            value_tolerance={
+                "terms": terms,
+                "condition": softplus_condition(s),
+                "scale": scale,
+                "pointwise": True,
+            },
+            grad_tolerance={"terms": terms, "scale": grad_scale},
+            what=name,
+            **params_to_device(params, device, dtype),
         )
 
 

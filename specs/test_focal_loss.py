@@ -44,7 +44,7 @@ from torch import nn
 
 from verify import oracles, recording
 from verify import strategies as vs
-from verify.autodiff import call_or_skip, value_and_grad
+from verify.autodiff import assert_value_and_gradient, call_or_skip, value_and_grad
 from verify.devices import dtype_name, params_rounded, params_to_device, rounded, to_device
 from verify.oracles import focal
 from verify.oracles.reduction import REDUCTIONS, expand_cotangent
@@ -267,25 +267,27 @@ def check_binary_focal(
     expected = focal.sigmoid_focal_loss(x, y, alpha, gamma, reduction)
     expected_grad = focal.sigmoid_focal_loss_vjp(x, y, g, alpha, gamma, reduction)
     inputs = [to_device(x, device, dtype), to_device(y, device, dtype)]
-    value, grad = value_and_grad(
-        fn, inputs, cotangent=g, gamma=gamma, reduction=reduction, **params
-    )
-    common = {"dtype": dtype, "terms": max(x.size, 1), "condition": binary_condition(x)}
-    assert_close(
-        value,
-        expected,
-        **common,
-        scale=floored(focal_scale(y, alpha, gamma, reduction), dtype),
-        pointwise=True,
-        what=f"{what} value",
-    )
+    common = {"terms": max(x.size, 1), "condition": binary_condition(x), "pointwise": True}
     grad_scale = floored(
         focal.sigmoid_focal_loss_gradient_bound(x, y, g, alpha, gamma, reduction), dtype
     )
-    assert_close(
-        grad, expected_grad, **common, scale=grad_scale, pointwise=True, what=f"{what} grad"
+    return assert_value_and_gradient(
+        fn,
+        inputs,
+        expected,
+        expected_grad,
+        cotangent=g,
+        dtype=dtype,
+        value_tolerance={
+            **common,
+            "scale": floored(focal_scale(y, alpha, gamma, reduction), dtype),
+        },
+        grad_tolerance={**common, "scale": grad_scale},
+        what=what,
+        gamma=gamma,
+        reduction=reduction,
+        **params,
     )
-    return value, grad
 
 
 # --------------------------------------------------------------------------------------------
@@ -346,29 +348,26 @@ def test_fl1_gamma_zero_is_alpha_weighted_bce(
         "BCEWithLogitsLoss(weight = α_t)": (binary_cross_entropy_with_logits, bce_params),
     }
     inputs = [to_device(x, device, dtype), to_device(y, device, dtype)]
-    common = {"dtype": dtype, "terms": max(x.size, 1), "condition": binary_condition(x)}
+    common = {"terms": max(x.size, 1), "condition": binary_condition(x), "pointwise": True}
+    value_scale = floored(focal_scale(y, alpha, 0.0, reduction), dtype)
+    grad_scale = floored(
+        oracles.binary_cross_entropy_with_logits_gradient_bound(
+            x, y, g, weight, reduction=reduction
+        ),
+        dtype,
+    )
     for name, (fn, params) in sides.items():
-        value, grad = value_and_grad(fn, inputs, cotangent=g, **params)
-        assert_close(
-            value,
+        assert_value_and_gradient(
+            fn,
+            inputs,
             expected,
-            **common,
-            scale=floored(focal_scale(y, alpha, 0.0, reduction), dtype),
-            pointwise=True,
-            what=f"{name} value",
-        )
-        assert_close(
-            grad,
             expected_grad,
-            **common,
-            scale=floored(
-                oracles.binary_cross_entropy_with_logits_gradient_bound(
-                    x, y, g, weight, reduction=reduction
-                ),
-                dtype,
-            ),
-            pointwise=True,
-            what=f"{name} gradient",
+            cotangent=g,
+            dtype=dtype,
+            value_tolerance={**common, "scale": value_scale},
+            grad_tolerance={**common, "scale": grad_scale},
+            what=name,
+            **params,
         )
 
 
@@ -580,33 +579,34 @@ def test_fl3_probability_focal_loss_matches_definition(
     expected = focal.probability_focal_loss(p, y, alpha, gamma, reduction)
     expected_grad = focal.probability_focal_loss_vjp(p, y, g, alpha, gamma, reduction)
     inputs = [to_device(p, device, dtype), to_device(y, device, dtype)]
-    value, grad = value_and_grad(
-        probability_focal_loss, inputs, cotangent=g, alpha=alpha, gamma=gamma, reduction=reduction
-    )
     # The log-domain condition: 1 + the largest −log of p or 1 − p (both ≥ 2e-12 here).
     condition = 1.0 + float(np.max(-np.log(np.minimum(p, 1 - p)), initial=0.0))
     weight = alpha * y + (1 - alpha) * (1 - y)
-    assert_close(
-        value,
-        expected,
-        dtype=dtype,
-        terms=max(n, 1),
-        condition=condition,
-        scale=floored((1 + gamma) * loss_scale(reduction, n, weight), dtype),
-        pointwise=True,
-        what="probability focal loss value",
-    )
     # The gradient's terms are up to (1 + γ)·α_f·|g|/(p(1 − p)) in size.
     sizes = expand_cotangent(g, (n,), reduction) * weight * (1 + gamma) / (p * (1 - p))
-    assert_close(
-        grad,
+    assert_value_and_gradient(
+        probability_focal_loss,
+        inputs,
+        expected,
         expected_grad,
+        cotangent=g,
         dtype=dtype,
-        terms=max(n, 1),
-        condition=condition,
-        scale=floored(float(np.max(np.abs(sizes), initial=0.0)), dtype),
-        pointwise=True,
-        what="probability focal loss gradient",
+        value_tolerance={
+            "terms": max(n, 1),
+            "condition": condition,
+            "scale": floored((1 + gamma) * loss_scale(reduction, n, weight), dtype),
+            "pointwise": True,
+        },
+        grad_tolerance={
+            "terms": max(n, 1),
+            "condition": condition,
+            "scale": floored(float(np.max(np.abs(sizes), initial=0.0)), dtype),
+            "pointwise": True,
+        },
+        what="probability focal loss",
+        alpha=alpha,
+        gamma=gamma,
+        reduction=reduction,
     )
 
 
@@ -812,20 +812,28 @@ def check_softmax_focal(fn, case, device, dtype, gamma, what):
     g = rounded(case.cotangent, dtype)
     expected = focal.softmax_focal_loss(scores, case.target, gamma, **ref)
     expected_grad = focal.softmax_focal_loss_vjp(scores, case.target, g, gamma, **ref)
-    value, grad = value_and_grad(fn, [x, y], cotangent=g, gamma=gamma, **params)
     common = {
-        "dtype": dtype,
         "terms": max(scores.size, 1),
         "condition": logsumexp_condition(scores),
         "pointwise": True,
     }
     scale = (1 + gamma) * loss_scale(ref["reduction"], case.target.size, ref.get("weight"))
-    assert_close(value, expected, **common, scale=floored(scale, dtype), what=f"{what} value")
     grad_scale = floored(
         focal.softmax_focal_loss_gradient_bound(scores, case.target, g, gamma, **ref), dtype
     )
-    assert_close(grad, expected_grad, **common, scale=grad_scale, what=f"{what} gradient")
-    return value, grad
+    return assert_value_and_gradient(
+        fn,
+        [x, y],
+        expected,
+        expected_grad,
+        cotangent=g,
+        dtype=dtype,
+        value_tolerance={**common, "scale": floored(scale, dtype)},
+        grad_tolerance={**common, "scale": grad_scale},
+        what=what,
+        gamma=gamma,
+        **params,
+    )
 
 
 @pytest.mark.claim("FL-6")
@@ -1032,11 +1040,20 @@ def test_fl7_shortcut_equals_explicit_pt_for_hard_labels(device, dtype, pt_short
     params = {"pos_weight": to_device(np.ones(x.shape[-1]), device, dtype)} if unit_weight else {}
     grad_scale = float(np.max(np.abs(g), initial=0.0))
     sides = {"exp(−BCEWithLogits)": (pt_shortcut, params), "explicit p_t": (explicit_pt, {})}
+    common = {"condition": binary_condition(x), "pointwise": True}
     for name, (fn, fn_params) in sides.items():
-        value, grad = value_and_grad(fn, inputs, cotangent=g, **fn_params)
-        common = {"dtype": dtype, "condition": binary_condition(x), "pointwise": True}
-        assert_close(value, expected, **common, scale=1.0, what=f"{name} value")
-        assert_close(grad, expected_grad, **common, scale=grad_scale, what=f"{name} gradient")
+        assert_value_and_gradient(
+            fn,
+            inputs,
+            expected,
+            expected_grad,
+            cotangent=g,
+            dtype=dtype,
+            value_tolerance={**common, "scale": 1.0},
+            grad_tolerance={**common, "scale": grad_scale},
+            what=name,
+            **fn_params,
+        )
 
 
 @pytest.mark.claim("FL-7")

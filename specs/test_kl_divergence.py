@@ -38,7 +38,7 @@ from torch.distributions import Categorical
 
 from verify import oracles, recording
 from verify import strategies as vs
-from verify.autodiff import call_or_skip, value_and_grad
+from verify.autodiff import assert_value_and_gradient, call_or_skip, value_and_grad
 from verify.devices import rounded, to_device, to_numpy
 from verify.oracles import entropy as ent
 from verify.oracles.divergence import KL_REDUCTIONS
@@ -89,24 +89,16 @@ def test_kl2_batchmean_kl_to_one_hot_equals_cross_entropy(
         "CrossEntropyLoss": (cross_entropy, [x, y]),
     }
     for name, (fn, inputs) in sides.items():
-        value, grad = value_and_grad(fn, inputs, cotangent=case.cotangent)
-        assert_close(
-            value,
+        assert_value_and_gradient(
+            fn,
+            inputs,
             expected,
-            dtype=dtype,
-            terms=terms,
-            condition=condition,
-            scale=1.0,
-            what=f"{name} value",
-        )
-        assert_close(
-            grad,
             expected_grad,
+            cotangent=case.cotangent,
             dtype=dtype,
-            terms=terms,
-            condition=condition,
-            scale=grad_scale,
-            what=f"{name} gradient",
+            value_tolerance={"terms": terms, "condition": condition, "scale": 1.0},
+            grad_tolerance={"terms": terms, "condition": condition, "scale": grad_scale},
+            what=name,
         )
 
 
@@ -243,10 +235,18 @@ def test_kl1_kl_equals_cross_entropy_minus_entropy(device, dtype, kl_div, data):
         )
         sides = {"KLDivLoss": kl_div, "CE(P, Q) − H(P) in torch": cross_entropy_minus_entropy}
         for name, fn in sides.items():
-            value, grad = value_and_grad(fn, inputs, cotangent=cotangent, reduction=reduction)
-            what = f"{name} ({reduction})"
-            assert_close(value, expected, dtype=dtype, scale=scale, **kw, what=f"{what} value")
-            assert_close(grad, expected_grad, dtype=dtype, **kw, what=f"{what} gradient")
+            assert_value_and_gradient(
+                fn,
+                inputs,
+                expected,
+                expected_grad,
+                cotangent=cotangent,
+                dtype=dtype,
+                value_tolerance={"scale": scale, **kw},
+                grad_tolerance=kw,
+                what=f"{name} ({reduction})",
+                reduction=reduction,
+            )
 
 
 @st.composite
@@ -482,11 +482,17 @@ def test_kl4_kl_is_cross_entropy_minus_target_entropy(
             ),
         }
         for name, (fn, inputs, params, expected, expected_grad) in sides.items():
-            value, grad = value_and_grad(fn, inputs, cotangent=cotangent, **params)
-            what = f"{name} ({reduction}, {kind} targets)"
-            assert_close(value, expected, dtype=dtype, scale=scale, **kw, what=f"{what} value")
-            assert_close(
-                grad, expected_grad, dtype=dtype, scale=grad_scale, **kw, what=f"{what} gradient"
+            assert_value_and_gradient(
+                fn,
+                inputs,
+                expected,
+                expected_grad,
+                cotangent=cotangent,
+                dtype=dtype,
+                value_tolerance={"scale": scale, **kw},
+                grad_tolerance={"scale": grad_scale, **kw},
+                what=f"{name} ({reduction}, {kind} targets)",
+                **params,
             )
 
 
@@ -581,18 +587,19 @@ def test_kl5_log_target_equals_probability_target(device, dtype, kl_div, data):
             what=f"oracle identity log_target=True on log t = False on t ({reduction})",
         )
         for name, (target, log_target) in sides.items():
-            value, grad = value_and_grad(
+            assert_value_and_gradient(
                 kl_div,
                 [a, to_device(target, device, dtype)],
+                oracles.kl_div(a_r, target, reduction, log_target=log_target),
+                oracles.kl_div_vjp(a_r, target, cotangent, reduction, log_target),
                 cotangent=cotangent,
+                dtype=dtype,
+                value_tolerance={"scale": scale, **kw},
+                grad_tolerance=kw,
+                what=f"{name} ({reduction})",
                 reduction=reduction,
                 log_target=log_target,
             )
-            expected = oracles.kl_div(a_r, target, reduction, log_target=log_target)
-            expected_grad = oracles.kl_div_vjp(a_r, target, cotangent, reduction, log_target)
-            what = f"{name} ({reduction})"
-            assert_close(value, expected, dtype=dtype, scale=scale, **kw, what=f"{what} value")
-            assert_close(grad, expected_grad, dtype=dtype, **kw, what=f"{what} gradient")
 
 
 @pytest.mark.claim("KL-5")
@@ -618,7 +625,7 @@ def test_kl5_zero_target_is_nan_with_log_target(device, dtype, kl_div, data):
     a = to_device(_log_distributions(data, shape, vs.logit_bound(dtype)), device, dtype)
     a_r = to_numpy(a)
     cotangent = rounded(data.draw(_cotangents(shape), label="g"), dtype)
-    kw = {"dtype": dtype, "terms": t.size, "condition": logsumexp_condition(a_r)}
+    kw = {"terms": t.size, "condition": logsumexp_condition(a_r)}
     expected = oracles.kl_div(a_r, t_r, "none")
     expected_grad = oracles.kl_div_vjp(a_r, t_r, cotangent, "none")
     sides = {
@@ -626,15 +633,19 @@ def test_kl5_zero_target_is_nan_with_log_target(device, dtype, kl_div, data):
         "log_target=False on t": (t_r, False, expected),
     }
     for name, (target, log_target, expected_value) in sides.items():
-        value, grad = value_and_grad(
+        assert_value_and_gradient(
             kl_div,
             [a, to_device(target, device, dtype)],
+            expected_value,
+            expected_grad,
             cotangent=cotangent,
+            dtype=dtype,
+            value_tolerance={**kw, "scale": 1.0},
+            grad_tolerance=kw,
+            what=name,
             reduction="none",
             log_target=log_target,
         )
-        assert_close(value, expected_value, **kw, scale=1.0, what=f"{name} value")
-        assert_close(grad, expected_grad, **kw, what=f"{name} gradient")
     for reduction in ("sum", "batchmean"):
         value = call_or_skip(
             kl_div, a, to_device(s, device, dtype), reduction=reduction, log_target=True

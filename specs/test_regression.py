@@ -30,7 +30,7 @@ from torch import nn
 
 from verify import recording
 from verify import strategies as vs
-from verify.autodiff import value_and_grad
+from verify.autodiff import assert_value_and_gradient, value_and_grad
 from verify.contracts import as_implementation
 from verify.devices import rounded, to_device
 from verify.oracles import regression as oracle
@@ -162,21 +162,27 @@ def check_against_oracle(
     against the largest |expected gradient|, but not below ``resolution``·max(1, |g|).
     """
     inputs = [to_device(x, device, dtype), to_device(y, device, dtype)]
-    value, grad = value_and_grad(fn, inputs, cotangent=cotangent, **params)
     terms = max(x.size, 1)
     finite = np.abs(expected[np.isfinite(expected)])
     floor = float(torch.finfo(dtype).tiny) if resolution is None else resolution
     scale = max(
         float(finite.max(initial=0.0)), loss_scale(params.get("reduction", "mean"), x.size) * floor
     )
-    assert_close(value, expected, dtype=dtype, terms=terms, scale=scale, what=f"{name} value")
     finite_grad = np.abs(expected_grad[np.isfinite(expected_grad)])
     largest_g = float(np.max(np.abs(cotangent), initial=1.0))
     grad_scale = max(float(finite_grad.max(initial=0.0)), floor * largest_g)
-    assert_close(
-        grad, expected_grad, dtype=dtype, terms=terms, scale=grad_scale, what=f"{name} gradient"
+    return assert_value_and_gradient(
+        fn,
+        inputs,
+        expected,
+        expected_grad,
+        cotangent=cotangent,
+        dtype=dtype,
+        value_tolerance={"terms": terms, "scale": scale},
+        grad_tolerance={"terms": terms, "scale": grad_scale},
+        what=name,
+        **params,
     )
-    return value, grad
 
 
 # --------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from hypothesis.extra import numpy as hnp
 
 from verify import oracles, recording
 from verify import strategies as vs
-from verify.autodiff import call_or_skip, value_and_grad
+from verify.autodiff import assert_value_and_gradient, call_or_skip
 from verify.devices import dtype_name, rounded, to_device
 from verify.oracles import symmetric
 from verify.oracles.reduction import REDUCTIONS, expand_cotangent
@@ -226,11 +226,20 @@ def test_sce1_ce_and_rce_match_definition(device, dtype, reduction, binary_ce, d
             float(np.max(g_full, initial=0.0)) * 2 * condition,
         ),
     }
+    common = {"terms": terms, "pointwise": True}
     for name, (fn, expected, expected_grad, grad_scale) in sides.items():
-        value, grad = value_and_grad(fn, [p_t, y_t], cotangent=g, reduction=reduction)
-        common = {"dtype": dtype, "terms": terms, "pointwise": True}
-        assert_close(value, expected, **common, scale=scale, what=f"{name} value")
-        assert_close(grad, expected_grad, **common, scale=grad_scale, what=f"{name} gradient")
+        assert_value_and_gradient(
+            fn,
+            [p_t, y_t],
+            expected,
+            expected_grad,
+            cotangent=g,
+            dtype=dtype,
+            value_tolerance={**common, "scale": scale},
+            grad_tolerance={**common, "scale": grad_scale},
+            what=name,
+            reduction=reduction,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -279,18 +288,26 @@ def test_sce2_rce_is_scaled_complement_of_target_probability(device, dtype, redu
     expected = symmetric.reverse_cross_entropy(scores, case.target, eps, reduction)
     expected_grad = symmetric.reverse_cross_entropy_vjp(scores, case.target, g, eps, reduction)
     x, y = to_device(case.scores, device, dtype), to_device(case.target, device)
-    value, grad = value_and_grad(rce, [x, y], cotangent=g, reduction=reduction)
     k = -math.log(eps)
     common = {
-        "dtype": dtype,
         "terms": max(scores.size, 1),
         "condition": logsumexp_condition(scores),
         "pointwise": True,
     }
     n = case.target.size
-    assert_close(value, expected, **common, scale=k * loss_scale(reduction, n), what="RCE value")
     grad_scale = k * float(np.max(np.abs(expand_cotangent(g, (n,), reduction)), initial=0.0))
-    assert_close(grad, expected_grad, **common, scale=grad_scale, what="RCE gradient")
+    assert_value_and_gradient(
+        rce,
+        [x, y],
+        expected,
+        expected_grad,
+        cotangent=g,
+        dtype=dtype,
+        value_tolerance={**common, "scale": k * loss_scale(reduction, n)},
+        grad_tolerance={**common, "scale": grad_scale},
+        what="RCE",
+        reduction=reduction,
+    )
 
 
 def check_sce(fn, case, device, dtype, coef_a, coef_b, what, **params):
@@ -305,20 +322,27 @@ def check_sce(fn, case, device, dtype, coef_a, coef_b, what, **params):
         scores, case.target, g, coef_a, coef_b, eps, reduction
     )
     x, y = to_device(case.scores, device, dtype), to_device(case.target, device)
-    value, grad = value_and_grad(fn, [x, y], cotangent=g, reduction=reduction, **params)
     size = abs(coef_a) + abs(coef_b) * -math.log(eps)
     n = case.target.size
     common = {
-        "dtype": dtype,
         "terms": max(scores.size, 1),
         "condition": logsumexp_condition(scores),
         "pointwise": True,
     }
-    assert_close(
-        value, expected, **common, scale=size * loss_scale(reduction, n), what=f"{what} value"
-    )
     grad_scale = size * float(np.max(np.abs(expand_cotangent(g, (n,), reduction)), initial=0.0))
-    assert_close(grad, expected_grad, **common, scale=grad_scale, what=f"{what} gradient")
+    assert_value_and_gradient(
+        fn,
+        [x, y],
+        expected,
+        expected_grad,
+        cotangent=g,
+        dtype=dtype,
+        value_tolerance={**common, "scale": size * loss_scale(reduction, n)},
+        grad_tolerance={**common, "scale": grad_scale},
+        what=what,
+        reduction=reduction,
+        **params,
+    )
 
 
 @pytest.mark.claim("SCE-2")

@@ -11,6 +11,7 @@ threshold, and on a rerun of unchanged code, is shown on synthetic samples in
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,10 +28,16 @@ def _benchmark(tmp_path: Path, name: str, *extra: str) -> Path:
          "-k", CASE, "--benchmark-max-time=0.2", "--benchmark-save-data",
          f"--benchmark-json={output}", f"--benchmark-storage=file://{tmp_path / 'storage'}",
          *extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env=_outside_xdist(),
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return output
+
+
+def _outside_xdist() -> dict[str, str]:
+    """This environment without xdist's worker variables: pytest-benchmark disables itself
+    when it sees PYTEST_XDIST_WORKER, which a run under ``pytest -n`` passes down."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
 
 
 def _compare(current: Path, baseline: Path) -> subprocess.CompletedProcess:

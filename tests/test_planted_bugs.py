@@ -1,14 +1,14 @@
 """Each headline spec fails on a planted, realistic bug, and passes the same code without it.
 
 The specs are called directly, with the buggy implementation in place of the torch one; the
-hypothesis search then has to find an input that exposes the bug. A control runs the same
-hand-written implementation with the bug switched off, so a failure is the bug's doing.
+hypothesis search (``tests.planting.spec_failure``: no shrinking) then has to find an input
+that exposes the bug. A control runs the same hand-written implementation with the bug switched
+off, so a failure is the bug's doing.
 """
 
 from __future__ import annotations
 
 import pytest
-import torch
 import torch.nn.functional as F
 
 from specs import test_binary_cross_entropy as bce_specs
@@ -16,22 +16,8 @@ from specs import test_cross_entropy as ce_specs
 from specs import test_kl_divergence as kl_specs
 from specs import test_optimizers as opt_specs
 from tests import planted
+from tests.planting import CPU64, spec_failure
 from verify.oracles.reduction import REDUCTIONS
-
-CPU64 = {"device": "cpu", "dtype": torch.float64}
-
-
-def spec_failure(spec, **arguments) -> str:
-    """Run ``spec``; return its assertion message, or fail the test if the spec passed."""
-    try:
-        spec(**arguments)
-    except AssertionError as error:
-        return str(error)
-    except BaseExceptionGroup as group:  # hypothesis found several distinct failures
-        assert group.subgroup(AssertionError) is not None, group
-        return str(group.exceptions[0])
-    pytest.fail(f"{spec.__name__} passed although a bug was planted")
-
 
 CE1 = {**CPU64, "nll_loss": F.nll_loss, "log_softmax": F.log_softmax}
 

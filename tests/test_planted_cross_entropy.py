@@ -5,48 +5,23 @@ Each spec is called directly with a hand-written implementation from
 input that exposes the bug. The controls run the same hand-written code with no bug switched
 on, so each failure is the bug's doing.
 
-A planted bug only has to be found, not reduced to a minimal example: ``spec_failure`` here
-runs a hypothesis spec as a fresh test without the shrink phase (the spec itself, as
-collected, is untouched), which keeps this module within its time budget.
+A planted bug only has to be found, not reduced to a minimal example: ``spec_failure``
+(``tests/planting.py``) runs a hypothesis spec as a fresh test without the shrink phase (the
+spec itself, as collected, is untouched), which keeps this module within its time budget.
 """
 
 from __future__ import annotations
 
 import inspect
-import types
 
 import pytest
-import torch
 import torch.nn.functional as F
-from hypothesis import Phase, given, settings
-from hypothesis import strategies as st
 from torch.autograd.gradcheck import GradcheckError
 
 from specs import test_cross_entropy as ce
 from tests import planted_cross_entropy as planted
-from tests.test_planted_bugs import spec_failure as shrinking_spec_failure
+from tests.planting import CPU32, CPU64, spec_failure, without_shrinking
 
-
-def without_shrinking(spec):
-    """``spec`` as a new hypothesis test with the current settings minus the shrink phase."""
-    if not hasattr(spec, "hypothesis"):
-        return spec
-    inner = spec.hypothesis.inner_test
-    body = types.FunctionType(
-        inner.__code__, inner.__globals__, inner.__name__, inner.__defaults__, inner.__closure__
-    )  # a copy: settings() marks the function it decorates
-    body.__qualname__, body.__kwdefaults__ = inner.__qualname__, inner.__kwdefaults__
-    no_shrink = settings(phases=[Phase.explicit, Phase.reuse, Phase.generate])
-    return given(data=st.data())(no_shrink(body))
-
-
-def spec_failure(spec, **arguments) -> str:
-    """``tests.test_planted_bugs.spec_failure`` on ``spec`` run without shrinking."""
-    return shrinking_spec_failure(without_shrinking(spec), **arguments)
-
-
-CPU64 = {"device": "cpu", "dtype": torch.float64}
-CPU32 = {"device": "cpu", "dtype": torch.float32}
 MANUAL = planted.manual_cross_entropy()
 
 

@@ -4,7 +4,8 @@ SCE-1, SCE-2), and pass the same hand-written code without the bug.
 Each factory below builds a hand-written implementation from torch primitives; with no bug
 switched on it computes the right thing (the controls), and each switch plants one bug seen in
 real code. The specs are called directly with the planted implementation in place of the one
-under claim, on the CPU in float64 unless a spec is about another dtype.
+under claim, on the CPU in float64 unless a spec is about another dtype;
+``tests.planting.spec_failure`` searches for a failing example without shrinking.
 
 At the end, the oracles these specs rest on (``verify.oracles.focal`` and
 ``verify.oracles.symmetric``) are checked against finite differences and mpmath.
@@ -17,30 +18,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import Phase, given, settings
-from hypothesis import strategies as st
 from torch import nn
 
 from specs import test_focal_loss as fl
 from specs import test_symmetric_cross_entropy as sce
-from tests.test_planted_bugs import spec_failure as _spec_failure
+from tests.planting import CPU64, spec_failure
+from tests.test_oracles import numeric_vjp
 from verify.oracles import cross_entropy, focal, symmetric
-
-CPU64 = {"device": "cpu", "dtype": torch.float64}
-NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
-
-
-def spec_failure(spec, **arguments) -> str:
-    """``tests.test_planted_bugs.spec_failure`` on the spec without hypothesis' shrink phase.
-
-    A planted bug only has to be caught, not minimized; shrinking is most of the cost. The
-    spec's own function is re-wrapped (same examples, the profile's other settings), so the
-    spec module's test is left as it is.
-    """
-    inner = getattr(getattr(spec, "hypothesis", None), "inner_test", None)
-    if inner is not None:
-        spec = settings(phases=NO_SHRINK)(given(data=st.data())(inner))
-    return _spec_failure(spec, **arguments)
 
 
 def _reduce(loss, reduction):
@@ -478,17 +462,6 @@ def test_sce2_catches_batch_mean_rce():
 
 # --------------------------------------------------------------------------------------------
 # The oracles: finite differences and mpmath.
-
-
-def numeric_vjp(f, x, cotangent, h=1e-6):
-    """Central finite differences of ``sum(cotangent * f(x))`` with respect to ``x``."""
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[idx] += h
-        down[idx] -= h
-        grad[idx] = np.sum(cotangent * (f(up) - f(down))) / (2 * h)
-    return grad
 
 
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0, 3.3])

@@ -2,7 +2,8 @@
 
 Each hand-written implementation below computes the right thing with no bug switched on (the
 controls), and each switch plants one bug seen in real code. The specs are called directly,
-as in ``test_planted_bugs``; hypothesis has to find an input that exposes the bug.
+as in ``test_planted_bugs``; hypothesis has to find an input that exposes the bug
+(``tests.planting.spec_failure``: without shrinking, up to 100 examples under any profile).
 """
 
 from __future__ import annotations
@@ -13,38 +14,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import Phase, given, settings
-from hypothesis import strategies as st
 from scipy import stats
 
 from specs import test_kl_divergence as kl_specs
 from specs import test_softmax as sm_specs
 from tests import planted
-from tests.test_planted_bugs import CPU64, spec_failure
+from tests.planting import CPU32, CPU64, spec_failure
 from verify.oracles import entropy as ent
-
-CPU32 = {"device": "cpu", "dtype": torch.float32}
-BUG_SEARCH_EXAMPLES = 100
-
-
-def quick_failure(spec, **arguments) -> str:
-    """``spec_failure`` on ``spec`` re-wrapped without the shrink and explain phases.
-
-    A planted bug needs one failing example, not the smallest: shrinking these specs' inputs
-    took up to a minute per bug. The search stops at the first failing example, so it may look
-    at up to BUG_SEARCH_EXAMPLES examples even under the 10-example ``dev`` profile (a bug
-    that needs a zero in a drawn target is then found whatever the seed). The re-wrapped test
-    (every spec here draws from ``data``) runs under the loaded profile otherwise; the spec
-    itself is left as it is.
-    """
-    if hasattr(spec, "hypothesis"):
-        quick = settings(
-            max_examples=max(settings.default.max_examples, BUG_SEARCH_EXAMPLES),
-            phases=(Phase.explicit, Phase.reuse, Phase.generate),
-            report_multiple_bugs=False,
-        )
-        spec = quick(given(data=st.data())(spec.hypothesis.inner_test))
-    return spec_failure(spec, **arguments)
 
 
 def _reduce(pointwise, reduction, batch_size):
@@ -184,7 +160,7 @@ def test_kl1_accepts_the_manual_kl_div():
     "bug", [{"swapped": True}, {"no_xlogy": True}], ids=["swapped-arguments", "no-xlogy"]
 )
 def test_kl1_catches_planted_kl_bug(bug):
-    failure = quick_failure(
+    failure = spec_failure(
         kl_specs.test_kl1_kl_equals_cross_entropy_minus_entropy,
         **CPU64,
         kl_div=manual_kl_div(**bug),
@@ -227,7 +203,7 @@ def test_kl3_accepts_the_manual_kl_div(spec):
     ids=["swapped", "negated", "cross-entropy-as-kl", "batchmean-as-mean", "zero-safe-input"],
 )
 def test_kl3_catches_planted_kl_bug(spec, kl_div, message):
-    assert message in quick_failure(spec, **CPU64, kl_div=kl_div)
+    assert message in spec_failure(spec, **CPU64, kl_div=kl_div)
 
 
 # --- KL-4 -------------------------------------------------------------------------------------
@@ -242,7 +218,7 @@ def test_kl4_accepts_the_manual_cross_entropy():
 
 
 def test_kl4_catches_smoothing_over_the_other_classes():
-    failure = quick_failure(
+    failure = spec_failure(
         kl_specs.test_kl4_kl_is_cross_entropy_minus_target_entropy,
         **KL4,
         log_softmax=F.log_softmax,
@@ -259,7 +235,7 @@ def test_kl4_minimum_accepts_the_manual_log_softmax():
 
 def test_kl4_minimum_catches_kl_fed_probabilities():
     """kl_div(softmax(z), t): probabilities where log-probabilities belong."""
-    failure = quick_failure(
+    failure = spec_failure(
         kl_specs.test_kl4_minimum_is_zero_for_kl_and_target_entropy_for_cross_entropy,
         **KL4,
         log_softmax=manual_softmax(),
@@ -277,7 +253,7 @@ def test_kl5_accepts_the_manual_kl_div():
 
 
 def test_kl5_catches_log_target_treated_as_probabilities():
-    failure = quick_failure(
+    failure = spec_failure(
         kl_specs.test_kl5_log_target_equals_probability_target,
         **CPU64,
         kl_div=manual_kl_div(log_target_as_probabilities=True),
@@ -287,7 +263,7 @@ def test_kl5_catches_log_target_treated_as_probabilities():
 
 def test_kl5_nan_pin_reports_a_zero_safe_log_target():
     """If PyTorch made exp(−inf)·(−inf − a) = 0, the pinned NaN spec would say so."""
-    failure = quick_failure(
+    failure = spec_failure(
         kl_specs.test_kl5_zero_target_is_nan_with_log_target,
         **CPU64,
         kl_div=manual_kl_div(zero_safe=True),
@@ -331,7 +307,7 @@ def test_ent1_logits_accepts_the_manual_entropy():
     ids=["no-xlogy", "bits-uniform", "bits-bound", "cross-entropy-to-uniform", "log-of-softmax"],
 )
 def test_ent1_catches_planted_entropy_bug(spec, entropy, message):
-    assert message in quick_failure(spec, **CPU64, entropy=entropy)
+    assert message in spec_failure(spec, **CPU64, entropy=entropy)
 
 
 def test_entropy_oracle_matches_scipy_and_finite_differences():
@@ -406,7 +382,7 @@ def test_sm_accepts_the_manual_softmax(name):
 def test_sm_catches_planted_softmax_bug(name, bug, dtype_kw, message):
     spec = SM_SPECS[name]
     arguments = _softmax_arguments(spec, manual_softmax(**bug), dtype_kw)
-    assert message in quick_failure(spec, **arguments)
+    assert message in spec_failure(spec, **arguments)
 
 
 def test_sm2_tutorial_spec_catches_a_wrong_dim_tutorial(monkeypatch):
@@ -415,7 +391,5 @@ def test_sm2_tutorial_spec_catches_a_wrong_dim_tutorial(monkeypatch):
     monkeypatch.setattr(
         sm_specs, "tutorial_softmax", manual_softmax(subtract_max=False, wrong_dim=True)
     )
-    failure = quick_failure(
-        sm_specs.test_sm2_tutorial_softmax_matches_inside_the_exp_range, **CPU64
-    )
+    failure = spec_failure(sm_specs.test_sm2_tutorial_softmax_matches_inside_the_exp_range, **CPU64)
     assert "tutorial softmax" in failure

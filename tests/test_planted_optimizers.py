@@ -14,54 +14,20 @@ inside the loop, forget 1/k, or normalize by the wrong count.
 
 from __future__ import annotations
 
-import functools
-
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import Phase, given, settings
-from hypothesis import strategies as st
 
 from specs import test_optimizers as opt_specs
 from specs import test_training_loop as loop_specs
 from tests import planted
-from tests.test_planted_bugs import spec_failure
-
-CPU64 = {"device": "cpu", "dtype": torch.float64}
-CPU32 = {"device": "cpu", "dtype": torch.float32}
-
-
-def quick(spec, *, max_examples):
-    """A hypothesis spec re-run derandomized, with ``max_examples`` and no shrink phase.
-
-    A planted bug needs a failing example, not the smallest one (shrinking an optimizer
-    trajectory takes seconds), and a control only needs a few passing ones. The spec's own
-    wrapper and settings stay untouched: its inner test runs under a fresh ``@given``.
-    """
-    inner = spec.hypothesis.inner_test
-
-    @functools.wraps(inner)
-    def run(*args, **kwargs):
-        return inner(*args, **kwargs)
-
-    fast = settings(
-        settings.default,
-        max_examples=max_examples,
-        derandomize=True,
-        database=None,
-        phases=[Phase.explicit, Phase.reuse, Phase.generate],
-    )
-    return given(data=st.data())(fast(run))
-
-
-def caught(spec, **arguments) -> str:
-    """``spec_failure`` of a hypothesis spec, over 30 derandomized examples, unshrunk."""
-    return spec_failure(quick(spec, max_examples=30), **arguments)
+from tests.planting import CPU32, CPU64, spec_failure, without_shrinking
 
 
 def accepted(spec, **arguments) -> None:
-    """A control: the hypothesis spec passes on 10 derandomized examples."""
-    quick(spec, max_examples=10)(**arguments)
+    """A control: the hypothesis spec passes on 10 derandomized examples (not shrunk: a
+    control that fails only needs its first failing example reported)."""
+    without_shrinking(spec, max_examples=10, derandomize=True, database=None)(**arguments)
 
 
 # Optimizers, hand-written from the documented algorithms.
@@ -147,7 +113,7 @@ def test_wd2_accepts_the_planted_adam_without_bugs():
 
 
 def test_wd2_catches_decoupled_decay_in_adam():
-    failure = caught(
+    failure = spec_failure(
         opt_specs.test_wd2_adam_weight_decay_equals_l2_penalty,
         **CPU64,
         adam=planted_adam(decay="decoupled"),
@@ -170,7 +136,7 @@ def test_wd3_accepts_the_planted_adamw_without_bugs():
     ids=["adamw-is-adam-plus-l2", "decay-without-lr"],
 )
 def test_wd3_catches_planted_adamw_bug(bug):
-    failure = caught(
+    failure = spec_failure(
         opt_specs.test_wd3_adamw_is_decoupled_decay_then_adam_step,
         **CPU64,
         adamw=planted_adam(**bug),
@@ -211,13 +177,13 @@ def test_wd4_accepts_the_planted_group_sgd_without_bugs():
     ids=["zero-decay-group", "half-penalty"],
 )
 def test_wd4_catches_decay_applied_to_every_group(spec, extra):
-    failure = caught(spec, **CPU64, **extra, sgd=planted_group_sgd(group_blind=True))
+    failure = spec_failure(spec, **CPU64, **extra, sgd=planted_group_sgd(group_blind=True))
     assert "iterate" in failure
 
 
 def test_wd4_catches_decay_without_the_half_convention():
     """An SGD adding 2λ·w (``planted.planted_sgd(decay_factor=2)``): weight_decay=2α is 4α."""
-    failure = caught(
+    failure = spec_failure(
         opt_specs.test_wd4_full_penalty_equals_twice_the_decay,
         **CPU64,
         sgd=planted.planted_sgd(decay_factor=2.0),
@@ -266,7 +232,7 @@ def test_wd5_accepts_the_hand_written_l1_without_bugs():
 
 
 def test_wd5_catches_sign_of_zero_is_one():
-    failure = caught(
+    failure = spec_failure(
         opt_specs.test_wd5_l1_penalty_gradient_is_beta_sign,
         **CPU64,
         l1_penalty=hand_written_l1(sign_at_zero=1.0),
@@ -286,7 +252,7 @@ def test_wd5_refutation_fails_on_sgd_that_snaps_weights_to_zero():
     """An SGD that truncates weights crossing zero to 0 (Langford et al.'s truncated gradient
     without its threshold) stops the oscillation across zero: the refutation reports it."""
     sgd = planted_group_sgd(snap_to_zero=True)
-    failure = caught(
+    failure = spec_failure(
         opt_specs.test_wd5_subgradient_sgd_oscillates_instead_of_reaching_zero, **CPU64, sgd=sgd
     )
     assert failure.startswith("w[0]")  # it jumps between 0 and one side of it
@@ -313,7 +279,7 @@ def test_wd5_accepts_the_hand_written_soft_threshold():
 
 
 def test_wd5_catches_soft_threshold_without_clamp():
-    failure = caught(
+    failure = spec_failure(
         opt_specs.test_wd5_proximal_step_gives_exact_zeros,
         **CPU64,
         soft_threshold=soft_threshold(clamp=False),
@@ -354,7 +320,7 @@ def test_obj1_accepts_hand_written_penalties(regularizer, penalty):
     ids=["detached-l2", "l1-sign-of-zero-is-one"],
 )
 def test_obj1_catches_planted_penalty_bug(regularizer, penalty):
-    failure = caught(
+    failure = spec_failure(
         opt_specs.test_obj1_gradient_of_sum_is_sum_of_gradients,
         **CPU64,
         regularizer=regularizer,
@@ -402,7 +368,7 @@ def test_ag1_accepts_the_hand_written_backward():
 
 
 def test_ag1_catches_backward_that_overwrites_grad():
-    failure = caught(
+    failure = spec_failure(
         loop_specs.test_ag1_two_backward_passes_give_twice_the_gradient,
         **CPU64,
         backward=autograd_backward(overwrite=True),
@@ -421,7 +387,7 @@ def test_ag2_accepts_the_hand_written_backward_and_sgd():
 
 
 def test_ag2_catches_step_fused_into_backward():
-    failure = caught(
+    failure = spec_failure(
         loop_specs.test_ag2_backward_leaves_parameters_step_moves_them,
         **CPU64,
         backward=autograd_backward(fused_step_lr=0.1),
@@ -431,7 +397,7 @@ def test_ag2_catches_step_fused_into_backward():
 
 
 def test_ag2_catches_update_that_rebinds_instead_of_writing():
-    failure = caught(
+    failure = spec_failure(
         loop_specs.test_ag2_backward_leaves_parameters_step_moves_them,
         **CPU64,
         backward=autograd_backward(),
@@ -502,7 +468,7 @@ def test_ag3_accepts_the_hand_written_zero_grad():
     ids=["pre-2.0-default", "first-group-only", "first-group-only-zeros", "ignores-set-to-none"],
 )
 def test_ag3_catches_planted_zero_grad_bug(bug, spec, message):
-    failure = caught(spec, **CPU32, optimizer_cls=planted_zero_grad_sgd(**bug))
+    failure = spec_failure(spec, **CPU32, optimizer_cls=planted_zero_grad_sgd(**bug))
     assert message in failure
 
 
@@ -573,7 +539,7 @@ def test_ag4_accepts_the_hand_written_loops():
     "bug", [{"zero_inside": True}, {"divide_by_k": False}], ids=["zero-inside-loop", "no-1/k"]
 )
 def test_ag4_catches_broken_mean_over_k_loop(bug):
-    failure = caught(
+    failure = spec_failure(
         loop_specs.test_ag4_equal_counts_mean_over_k_is_full_batch_gradient,
         **AG4,
         accumulate=accumulation_loop(**bug),
@@ -590,7 +556,7 @@ def test_ag4_catches_broken_mean_over_k_loop(bug):
     ids=["micro-batch-count", "padding-counted"],
 )
 def test_ag4_catches_wrong_count_in_global_normalization(loop):
-    failure = caught(
+    failure = spec_failure(
         loop_specs.test_ag4_unequal_counts_sum_over_global_count_is_full_batch_gradient,
         **AG4,
         accumulate=loop,

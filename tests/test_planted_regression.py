@@ -21,11 +21,10 @@ from torch import nn
 
 from specs import test_other_losses as other_specs
 from specs import test_regression as reg_specs
-from tests.test_planted_bugs import spec_failure
+from tests.planting import CPU64, spec_failure
+from tests.test_oracles import numeric_vjp
 from verify.oracles import regression as oracle
 from verify.oracles.reduction import REDUCTIONS
-
-CPU64 = {"device": "cpu", "dtype": torch.float64}
 
 
 def _reduce(losses: torch.Tensor, reduction: str, count: int | None = None) -> torch.Tensor:
@@ -292,17 +291,6 @@ def test_misc2_swapped_mse_and_l1_are_invisible():
 # The regression oracles themselves (NumPy only; these could move to tests/test_oracles.py).
 
 
-def _numeric_vjp(f, x, cotangent, h=1e-6):
-    """Central finite differences of Σ cotangent·f(x) with respect to x."""
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[index] += h
-        down[index] -= h
-        grad[index] = np.sum(cotangent * (f(up) - f(down))) / (2 * h)
-    return grad
-
-
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("loss", ["l1", "mse", "smooth_l1", "huber"])
 def test_regression_oracle_vjps_match_finite_differences(loss, reduction):
@@ -314,7 +302,7 @@ def test_regression_oracle_vjps_match_finite_differences(loss, reduction):
     params = {"smooth_l1": {"beta": 1.1}, "huber": {"delta": 0.9}}.get(loss, {})
     value = getattr(oracle, f"{loss}_loss")
     vjp = getattr(oracle, f"{loss}_loss_vjp")
-    expected = _numeric_vjp(lambda a: value(a, y, reduction, **params), x, cotangent)
+    expected = numeric_vjp(lambda a: value(a, y, reduction, **params), x, cotangent)
     np.testing.assert_allclose(vjp(x, y, cotangent, reduction, **params), expected, atol=1e-7)
 
 

@@ -5,6 +5,10 @@ returns the value and the gradient of ``Σ cotangent · value`` with respect to 
 float64 NumPy array. Using ``torch.autograd.grad`` (not ``backward``) leaves no ``.grad``
 behind, so repeated calls never accumulate.
 
+``assert_value_and_gradient`` is the check most specs make of an implementation: its value and
+its gradient, each held to the float64 oracle with ``verify.tolerances.assert_close`` under the
+tolerance arguments the spec gives for each.
+
 When PyTorch reports that an op has no kernel for the dtype or device at hand, the test is
 skipped with that reason: the claim is then not observed there, rather than failed.
 """
@@ -19,6 +23,7 @@ import pytest
 import torch
 
 from verify.devices import dtype_name, is_unsupported_error
+from verify.tolerances import ToleranceArgs, assert_close
 
 
 def call_or_skip(fn: Callable[..., torch.Tensor], *inputs: Any, **params: Any) -> torch.Tensor:
@@ -60,3 +65,32 @@ def value_and_grad(
     if grad is None:
         grad = torch.zeros_like(leaf)
     return value.detach(), grad.detach().to("cpu", torch.float64).numpy()
+
+
+def assert_value_and_gradient(
+    fn: Callable[..., torch.Tensor],
+    inputs: Sequence[Any],
+    expected: torch.Tensor | np.ndarray | float,
+    expected_grad: torch.Tensor | np.ndarray,
+    *,
+    cotangent: np.ndarray | float,
+    dtype: torch.dtype,
+    value_tolerance: ToleranceArgs,
+    grad_tolerance: ToleranceArgs,
+    what: str,
+    wrt: int = 0,
+    **params: Any,
+) -> tuple[torch.Tensor, np.ndarray]:
+    """Assert ``fn(*inputs, **params)`` ≈ ``expected`` and its gradient ≈ ``expected_grad``.
+
+    The value and the gradient of ``Σ cotangent·value`` with respect to ``inputs[wrt]`` come
+    from ``value_and_grad``; each is then held to its reference with ``assert_close`` in
+    ``dtype``, the value under ``value_tolerance`` and the gradient under ``grad_tolerance``
+    (``assert_close``'s ``terms``, ``condition``, ``scale`` and ``pointwise``, as the spec
+    derives them). Failures name ``"{what} value"`` and ``"{what} gradient"``. Returns the
+    value and the gradient, for any further check.
+    """
+    value, grad = value_and_grad(fn, inputs, cotangent=cotangent, wrt=wrt, **params)
+    assert_close(value, expected, dtype=dtype, what=f"{what} value", **value_tolerance)
+    assert_close(grad, expected_grad, dtype=dtype, what=f"{what} gradient", **grad_tolerance)
+    return value, grad

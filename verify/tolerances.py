@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 import torch
@@ -180,6 +181,16 @@ def describe(comparison: Comparison) -> str:
         f"(allowed rtol={tol.rtol:.3g}, atol={tol.atol:.3g}; error is "
         f"{comparison.ratio:.3g}× the bound)"
     )
+
+
+class ToleranceArgs(TypedDict, total=False):
+    """The problem a comparison's tolerance is derived from: ``assert_close``'s keyword
+    arguments besides ``dtype`` and ``what`` (``scale`` None: the largest finite |expected|)."""
+
+    terms: int
+    condition: float
+    scale: float | None
+    pointwise: bool
 
 
 def assert_close(

@@ -44,12 +44,17 @@ def _f64(array: np.ndarray | float) -> np.ndarray:
     return np.asarray(array, dtype=np.float64)
 
 
+def _alpha_weight(y: np.ndarray, alpha: float) -> np.ndarray:
+    """α·y + (1 − α)·(1 − y), for any α (the probability form has no "disabled" α)."""
+    return alpha * y + (1.0 - alpha) * (1.0 - y)
+
+
 def alpha_factor(target: np.ndarray, alpha: float) -> np.ndarray:
     """α_t = α·y + (1 − α)·(1 − y) for α ≥ 0, and 1 for α < 0 (torchvision's "disabled")."""
     y = _f64(target)
     if alpha < 0:
         return np.ones_like(y)
-    return alpha * y + (1.0 - alpha) * (1.0 - y)
+    return _alpha_weight(y, alpha)
 
 
 def _power(base: np.ndarray, gamma: float) -> np.ndarray:
@@ -152,8 +157,7 @@ def probability_focal_loss(
             y * np.maximum(np.log(p), LOG_CLAMP) + (1.0 - y) * np.maximum(np.log1p(-p), LOG_CLAMP)
         )
     m = y * (1.0 - p) + (1.0 - y) * p
-    factor = alpha * y + (1.0 - alpha) * (1.0 - y)
-    return reduce(factor * _power(m, gamma) * ce, reduction)
+    return reduce(_alpha_weight(y, alpha) * _power(m, gamma) * ce, reduction)
 
 
 def probability_focal_loss_vjp(
@@ -176,7 +180,7 @@ def probability_focal_loss_vjp(
         # m^(γ−1)·ce → 0 as m → 0 (ce ~ m there); m > 0 for p inside (0, 1) and hard y.
         slope = np.where(m > 0, _power(m, gamma) * ce / m, 0.0)
     local = gamma * (1.0 - 2.0 * y) * slope + _power(m, gamma) * (p - y) / (p * (1.0 - p))
-    return g * (alpha * y + (1.0 - alpha) * (1.0 - y)) * local
+    return g * _alpha_weight(y, alpha) * local
 
 
 def bce_shortcut_probability(

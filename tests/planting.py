@@ -1,0 +1,74 @@
+"""Running a spec on a planted bug: the scaffolding every ``tests/test_planted_*.py`` shares.
+
+The planted tests call a spec directly, with a hand-written implementation that carries a
+planted bug in place of the torch one, and assert that it fails; a control runs the same code
+with the bug switched off. A planted bug only has to be found, not minimized: shrinking the
+specs' multi-array cases (or an optimizer's trajectory) takes seconds to a minute per bug.
+So ``spec_failure`` runs a hypothesis spec as a fresh test without the shrink phase, stops at
+the first failing example, and looks at up to ``BUG_SEARCH_EXAMPLES`` examples even under the
+10-example ``dev`` profile (a bug that needs, say, a drawn non-uniform weight or a zero in a
+drawn target is then found whatever the seed). The spec as collected, its settings and its
+module are left untouched.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+
+CPU64 = {"device": "cpu", "dtype": torch.float64}
+CPU32 = {"device": "cpu", "dtype": torch.float32}
+BUG_SEARCH_EXAMPLES = 100
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+
+
+def without_shrinking(spec: Callable[..., Any], **overrides: Any) -> Callable[..., Any]:
+    """A hypothesis ``spec`` as a fresh test: the loaded profile's settings (ci unless told
+    otherwise) without the shrink phase, and the settings ``overrides``.
+
+    The spec's inner test is copied (``settings()`` marks the function it decorates), so the
+    copy draws the same examples as the spec under a derandomized profile. Every spec draws
+    from ``data``. A spec without hypothesis is returned as it is.
+    """
+    hypothesis = getattr(spec, "hypothesis", None)
+    if hypothesis is None:
+        return spec
+    inner = hypothesis.inner_test
+    body = types.FunctionType(
+        inner.__code__, inner.__globals__, inner.__name__, inner.__defaults__, inner.__closure__
+    )
+    body.__qualname__, body.__kwdefaults__ = inner.__qualname__, inner.__kwdefaults__
+    return given(data=st.data())(settings(phases=NO_SHRINK, **overrides)(body))
+
+
+def failure_of(test: Callable[..., Any], **arguments: Any) -> str:
+    """Run ``test`` as it is; return its assertion message, or fail the test if it passed."""
+    try:
+        test(**arguments)
+    except AssertionError as error:
+        return str(error)
+    except BaseExceptionGroup as group:  # hypothesis found several distinct failures
+        assert group.subgroup(AssertionError) is not None, group
+        return str(group.exceptions[0])
+    pytest.fail(f"{test.__name__} passed although a bug was planted")
+
+
+def spec_failure(spec: Callable[..., Any], **arguments: Any) -> str:
+    """The assertion message of ``spec(**arguments)``, searched for without shrinking.
+
+    A hypothesis spec runs until its first failing example, over up to BUG_SEARCH_EXAMPLES
+    examples (the profile's count if larger); any other spec runs once. Fails the test if the
+    spec passed.
+    """
+    search = without_shrinking(
+        spec,
+        max_examples=max(settings.default.max_examples, BUG_SEARCH_EXAMPLES),
+        report_multiple_bugs=False,
+    )
+    return failure_of(search, **arguments)
