@@ -1,16 +1,21 @@
 """The timing method checked against independent timers in the same run.
 
-The suites' median (``timing.plan`` rounds through pytest-benchmark with the synchronizing
-timer) must agree with ``torch.utils.benchmark.Timer.blocked_autorange`` on the same call, and
-on CUDA with CUDA-event timings (``timing.event_times`` with an L2 flush before each call) and
-``triton.testing.do_bench`` where triton is installed, within ``AGREEMENT``. The figures go to
-``extra_info`` (``agreement``), so the saved run shows them. The smoke run only exercises the
-code (tiny shapes cannot be timed meaningfully).
+The suites' median (``timing.plan`` rounds with the synchronizing timer, as pytest-benchmark
+runs them) must agree with ``torch.utils.benchmark.Timer.blocked_autorange`` on the same call,
+and on CUDA with CUDA-event timings (``timing.event_times`` with an L2 flush before each call)
+and ``triton.testing.do_bench`` where triton is installed, within ``AGREEMENT``.
+
+The methods take turns, in ``BLOCKS`` short blocks, and the median of the per-block ratios is
+compared: a machine whose speed drifts (measured on the CPU VM here: the same 10⁶-element MSE
+at 0.46 ms, then 1.8 ms a second later) moves both sides of a block together, where two
+back-to-back one-second measurements can differ by 4×. The figures go to ``extra_info``
+(``agreement``). The smoke run only exercises the code (tiny shapes cannot be timed).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import statistics
 
 import pytest
 import torch
@@ -21,6 +26,7 @@ from verify.benchmarking.cases import BUILTINS, MODES
 
 pytestmark = pytest.mark.benchmark(timer=timing.synchronized_perf_counter, disable_gc=True)
 
+BLOCKS = 11
 AGREEMENT = 0.05
 """Largest relative difference between two methods' medians: a few percent, as the noise of
 medians over a second of samples allows on an idle machine."""
@@ -66,8 +72,14 @@ def test_median_agrees_with_independent_timers(
         prepared.call, rounds=plan.rounds, iterations=plan.iterations, warmup_rounds=1
     )
     ours = benchmark.stats.stats.median if benchmark.stats else plan.single_call_s
-    others = _other_medians(prepared.call, device, budget["max_time_s"])
-    ratios = {name: ours / median for name, median in others.items()}
+    block_s = budget["max_time_s"] / 4
+    block = timing.plan(prepared.call, timing.synchronized_perf_counter, max_time_s=block_s)
+    blocks = []
+    for _ in range(1 if smoke else BLOCKS):
+        samples = timing.time_rounds(prepared.call, timing.synchronized_perf_counter, block)
+        others = _other_medians(prepared.call, device, block_s)
+        blocks.append({name: timing.median(samples) / m for name, m in others.items()})
+    ratios = {name: statistics.median(b[name] for b in blocks) for name in blocks[0]}
     benchmark.extra_info.update(
         runner.extra_info(
             case,
@@ -82,8 +94,8 @@ def test_median_agrees_with_independent_timers(
             peak_memory_bytes=runner.peak_memory(prepared.call, device),
         )
     )
-    benchmark.extra_info["agreement"] = {"medians_s": others, "ours_over_theirs": ratios}
+    benchmark.extra_info["agreement"] = {"blocks": blocks, "ours_over_theirs": ratios}
     if smoke or not benchmark.enabled:
         return
     far = {name: r for name, r in ratios.items() if abs(r - 1) > AGREEMENT}
-    assert not far, f"median {ours:.3e} s disagrees with {far} beyond {AGREEMENT:.0%}"
+    assert not far, f"median ratios {far} beyond {AGREEMENT:.0%} (per block: {blocks})"
