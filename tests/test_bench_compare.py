@@ -295,3 +295,51 @@ def test_parser_pieces_for_the_verify_subcommand():
         ".benchmarks",
     )
     assert args.run is gate.run
+
+
+# Several baseline runs: the run-to-run spread widens the threshold ----------------------------
+
+RUN_SHIFTS = (0.8, 1.0, 1.3)
+"""Whole-run speed shifts of three baseline runs of unchanged code, as a shared VM shows."""
+
+
+def shifted_runs(tmp_path: Path) -> list[Path]:
+    return [
+        write_run(
+            tmp_path / "storage" / "machine" / f"000{i + 1}_run.json",
+            [entry(KEY, samples(shift * MEDIAN_S, seed=10 + i))],
+        )
+        for i, shift in enumerate(RUN_SHIFTS)
+    ]
+
+
+def test_pooled_baseline_median_samples_and_spread(tmp_path):
+    runs = [load_run(p) for p in shifted_runs(tmp_path)]
+    pooled, spread = gate.pool_runs(runs)
+    (record,) = pooled.records
+    assert record.median_s == pytest.approx(runs[1].records[0].median_s)
+    assert len(record.samples) == 3 * 30
+    slow, fast = spread[KEY]
+    assert slow == pytest.approx(1.3, rel=0.05) and fast == pytest.approx(1 / 0.8, rel=0.05)
+    assert gate.pool_runs(runs[:1]) == (runs[0], {})
+
+
+def test_a_shift_within_the_baseline_runs_spread_passes_and_a_larger_one_fails(tmp_path):
+    baselines = shifted_runs(tmp_path)
+    rerun = one(tmp_path, "rerun.json", samples(1.25 * MEDIAN_S, seed=20))
+    planted = one(tmp_path, "planted.json", samples(2.0 * MEDIAN_S, seed=21))
+    single = ["--baseline", str(baselines[1])]
+    assert gate.main([str(rerun), *single]) == 1  # one run: a whole-run shift looks like a change
+    pooled = [arg for path in baselines for arg in ("--baseline", str(path))]
+    assert gate.main([str(rerun), *pooled]) == 0
+    assert gate.main([str(planted), *pooled]) == 1
+
+
+def test_runs_pools_the_newest_saved_runs(tmp_path, capsys):
+    shifted_runs(tmp_path)
+    rerun = one(tmp_path, "rerun.json", samples(1.25 * MEDIAN_S, seed=20))
+    storage = str(tmp_path / "storage")
+    assert gate.main([str(rerun), "--storage", storage, "--runs", "3"]) == 0
+    assert "0001_run.json" in capsys.readouterr().out.splitlines()[-1]
+    assert len(gate.find_baselines(tmp_path / "storage", 2)) == 2
+    assert gate.main([str(rerun), "--storage", storage, "--runs", "0"]) == 2

@@ -18,6 +18,14 @@ never fail the gate. When either side has fewer than ``MIN_SAMPLES`` samples (a 
 without ``--benchmark-save-data`` has none) the test cannot be made: the verdict then rests on
 the ratio alone, and the comparison's note says so.
 
+Run-to-run noise: a machine whose speed shifts between runs (a shared VM, a busy host) moves
+a whole run's samples together, which the rank test cannot see. Given several baseline runs
+(``--baseline`` repeated, or ``--runs N``: the newest N saved), the baseline median of a
+benchmark is the median of the runs' medians, its samples are pooled, and the threshold is
+widened by the spread the baseline runs show: a regression must exceed ``1 + threshold``
+times the slowest baseline run's median over the pooled one (``pool_runs``). One baseline run
+is the plain comparison.
+
 Machine drift: ``normalize="copy"`` divides every sample and median by the record's
 ``copy_equivalent_s`` (the time a device copy moving the same bytes took in the same run), so
 a machine that is uniformly slower today, or another machine of the same kind, compares on
@@ -35,6 +43,7 @@ import argparse
 import json
 import math
 import re
+import statistics
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -121,20 +130,24 @@ def _compare_one(
     threshold: float,
     alpha: float,
     normalize: str,
+    spread: tuple[float, float] = (1.0, 1.0),
 ) -> Comparison:
     base_scale = _scale(base, base_run, normalize)
     cur_scale = _scale(cur, cur_run, normalize)
     base_median = base.median_s / base_scale
     cur_median = cur.median_s / cur_scale
     ratio = _ratio(cur_median, base_median)
-    slower = ratio > 1 + threshold
-    faster = ratio < 1 / (1 + threshold)
+    slow_spread, fast_spread = spread
+    slower = ratio > (1 + threshold) * slow_spread
+    faster = ratio < 1 / ((1 + threshold) * fast_spread)
     n_base, n_cur = len(base.samples), len(cur.samples)
     p_value: float | None = None
     note = ""
+    if max(spread) > 1:
+        note = f"baseline runs spread {1 / fast_spread:.2f}×–{slow_spread:.2f}×; "
     if min(n_base, n_cur) < MIN_SAMPLES:
         significant = True
-        note = (
+        note += (
             f"{n_base} baseline and {n_cur} current samples (fewer than {MIN_SAMPLES}): "
             "no significance test, decided on the ratio alone"
         )
@@ -145,7 +158,8 @@ def _compare_one(
         significant = p_value < alpha
         if (slower or faster) and not significant:
             direction = "slower" if slower else "faster"
-            note = f"{direction} by the ratio but not significant (p = {p_value:.2g} ≥ {alpha:g})"
+            note += f"{direction} by the ratio but not significant (p = {p_value:.2g} ≥ {alpha:g})"
+    note = note.removesuffix("; ")
     verdict: Verdict = "unchanged"
     if slower and significant:
         verdict = "regression"
@@ -191,8 +205,12 @@ def compare(
     threshold: float = DEFAULT_THRESHOLD,
     alpha: float = DEFAULT_ALPHA,
     normalize: str = "none",
+    spread: dict[str, tuple[float, float]] | None = None,
 ) -> list[Comparison]:
     """Compare every benchmark of either run (see the module docstring for the verdicts).
+
+    ``spread`` maps a benchmark's key to how far the baseline runs it was pooled from lay
+    above and below the pooled median (``pool_runs``); the thresholds widen by it.
 
     Benchmarks are matched by key (the test's full name); the result lists the current run's
     benchmarks in its order, then those only in the baseline. ValueError for a threshold not
@@ -222,6 +240,7 @@ def compare(
                     threshold=threshold,
                     alpha=alpha,
                     normalize=normalize,
+                    spread=(spread or {}).get(key, (1.0, 1.0)),
                 )
             )
     for key, base in base_by_key.items():
@@ -301,6 +320,57 @@ def _device_kind_of(path: Path) -> str | None:
     return info.get("verify_device_kind") if isinstance(info, dict) else None
 
 
+def pool_runs(runs: Sequence[BenchRun]) -> tuple[BenchRun, dict[str, tuple[float, float]]]:
+    """Several baseline runs as one, and how far apart they lay, per benchmark.
+
+    The pooled record of a benchmark has the median of the runs' medians, all their samples,
+    and the median of their ``copy_equivalent_s``; its spread is (slowest run's median /
+    pooled median, pooled median / fastest run's median), both ≥ 1. One run is returned as
+    it is, with no spread.
+    """
+    if len(runs) == 1:
+        return runs[0], {}
+    by_key: dict[str, list[BenchRecord]] = {}
+    for run_ in runs:
+        for record in run_.records:
+            by_key.setdefault(record.key, []).append(record)
+    pooled, spread = [], {}
+    for key, records in by_key.items():
+        medians = sorted(r.median_s for r in records)
+        middle = float(statistics.median(medians))
+        copies = [r.copy_equivalent_s for r in records if r.copy_equivalent_s]
+        extra = dict(records[0].extra)
+        if copies:
+            extra["copy_equivalent_s"] = float(statistics.median(copies))
+        samples = tuple(s for r in records for s in r.samples)
+        pooled.append(BenchRecord(records[0].name, key, middle, samples, extra))
+        if middle > 0 and medians[0] > 0:
+            spread[key] = (medians[-1] / middle, middle / medians[0])
+    return BenchRun(runs[0].path, runs[0].machine_info, tuple(pooled)), spread
+
+
+def find_baselines(
+    storage: Path, count: int, exclude: Path | None = None, *, device_kind: str | None = None
+) -> list[Path]:
+    """The newest ``count`` saved runs under ``storage`` (see ``find_baseline``), newest first;
+    fewer when fewer exist, ValueError (one line) when there is none."""
+    storage = Path(storage)
+    if not storage.is_dir():
+        raise ValueError(f"benchmark storage folder {storage} does not exist")
+    excluded = Path(exclude).resolve() if exclude is not None else None
+    candidates = [
+        path
+        for path in storage.rglob("*.json")
+        if path.is_file() and _run_counter(path) >= 0 and path.resolve() != excluded
+    ]
+    candidates.sort(key=lambda p: (_run_counter(p), p.stat().st_mtime), reverse=True)
+    chosen = [p for p in candidates if device_kind is None or _device_kind_of(p) == device_kind]
+    if not chosen:
+        on = f" from a {device_kind} machine" if device_kind else ""
+        raise ValueError(f"no saved benchmark run{on} under {storage} to compare against")
+    return chosen[:count]
+
+
 def find_baseline(
     storage: Path, exclude: Path | None = None, *, device_kind: str | None = None
 ) -> Path:
@@ -313,21 +383,7 @@ def find_baseline(
     runs whose ``machine_info["verify_device_kind"]`` is that kind are. ValueError (one line)
     when there is no candidate.
     """
-    storage = Path(storage)
-    if not storage.is_dir():
-        raise ValueError(f"benchmark storage folder {storage} does not exist")
-    excluded = Path(exclude).resolve() if exclude is not None else None
-    candidates = [
-        path
-        for path in storage.rglob("*.json")
-        if path.is_file() and _run_counter(path) >= 0 and path.resolve() != excluded
-    ]
-    candidates.sort(key=lambda p: (_run_counter(p), p.stat().st_mtime), reverse=True)
-    for path in candidates:
-        if device_kind is None or _device_kind_of(path) == device_kind:
-            return path
-    on = f" from a {device_kind} machine" if device_kind else ""
-    raise ValueError(f"no saved benchmark run{on} under {storage} to compare against")
+    return find_baselines(storage, 1, exclude, device_kind=device_kind)[0]
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -345,7 +401,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "--baseline",
         metavar="PATH",
-        help="the run to compare against (default: the newest saved run under --storage)",
+        action="append",
+        help="a run to compare against, repeatable: several are pooled and their spread "
+        "widens the threshold (default: the newest --runs saved runs under --storage)",
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="without --baseline: pool the newest N saved runs (default: %(default)s)",
     )
     parser.add_argument(
         "--storage",
@@ -399,7 +464,7 @@ def _load(path: Path, role: str) -> BenchRun:
         ) from None
 
 
-def _verdict_line(comparisons: Sequence[Comparison], args: argparse.Namespace, base: Path) -> str:
+def _verdict_line(comparisons: Sequence[Comparison], args: argparse.Namespace, base: str) -> str:
     counts = count_verdicts(comparisons)
     status = "FAIL" if counts["regression"] else "OK"
     summary = ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
@@ -423,20 +488,24 @@ def run(args: argparse.Namespace) -> int:
         current = _load(current_path, "current")
         if not current.records:
             raise ValueError(f"{current_path} holds no benchmarks")
+        if args.runs < 1:
+            raise ValueError(f"--runs must be at least 1, got {args.runs}")
         if args.baseline:
-            baseline_path = Path(args.baseline)
+            baseline_paths = [Path(p) for p in args.baseline]
         else:
             kind = current.machine_info.get("verify_device_kind")
-            baseline_path = find_baseline(
-                Path(args.storage), exclude=current_path, device_kind=kind
+            baseline_paths = find_baselines(
+                Path(args.storage), args.runs, exclude=current_path, device_kind=kind
             )
-        baseline = _load(baseline_path, "baseline")
+        baseline, spread = pool_runs([_load(p, "baseline") for p in baseline_paths])
+        baseline_path = ", ".join(str(p) for p in baseline_paths)
         comparisons = compare(
             baseline,
             current,
             threshold=args.threshold,
             alpha=args.alpha,
             normalize=args.normalize,
+            spread=spread,
         )
         table = format_table(comparisons)
         if args.markdown:
