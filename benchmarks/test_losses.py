@@ -48,6 +48,5 @@ def test_loss(benchmark, case, implementation, device, dtype, mode, smoke, budge
             median_s=median,
             iterations=plan.iterations,
             copy=copy_bandwidth(device),
-            peak_memory_bytes=runner.peak_memory(prepared.call, device),
         )
     )

@@ -91,7 +91,6 @@ def test_median_agrees_with_independent_timers(
             median_s=ours,
             iterations=plan.iterations,
             copy=copy_bandwidth(device),
-            peak_memory_bytes=runner.peak_memory(prepared.call, device),
         )
     )
     benchmark.extra_info["agreement"] = {"blocks": blocks, "ours_over_theirs": ratios}

@@ -208,7 +208,6 @@ def test_extra_info_names_every_documented_key():
         median_s=1e-3,
         iterations=1,
         copy=copy,
-        peak_memory_bytes=None,
     )
     assert set(info) == set(EXTRA_INFO_KEYS)
     assert info["achieved_gbps"] == pytest.approx(prepared.min_bytes / 1e-3 / 1e9)

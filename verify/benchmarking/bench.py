@@ -94,7 +94,6 @@ def _time_one(
         median_s=median,
         iterations=plan.iterations,
         copy=copy,
-        peak_memory_bytes=runner.peak_memory(prepared.call, device),
     )
     return Timed(label, case, shape, mode, dtype, samples, extra)
 
