@@ -367,7 +367,10 @@ def find_baselines(
     chosen = [p for p in candidates if device_kind is None or _device_kind_of(p) == device_kind]
     if not chosen:
         on = f" from a {device_kind} machine" if device_kind else ""
-        raise ValueError(f"no saved benchmark run{on} under {storage} to compare against")
+        raise ValueError(
+            f"no saved benchmark run{on} under {storage} to compare against "
+            "(`tox -e bench` saves one)"
+        )
     return chosen[:count]
 
 
