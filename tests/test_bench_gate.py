@@ -2,9 +2,11 @@
 run, and the gate (``verify bench-compare``) catching a planted slowdown
 (``benchmarks/planted/slow_mse.py``).
 
-The slowdown planted here is large (the input read eight more times) so that the verdict
-cannot depend on the load of the machine running the tests; the gate's behaviour at the 10%
-threshold, and on a rerun of unchanged code, is shown on synthetic samples in
+The slowdown planted here is a 50 ms sleep per call, far beyond what the load of the machine
+running the tests does to a 10⁶-element MSE (under ``pytest -n 2`` on 2 cores the baseline
+itself was measured at 0.3 to 2.7 ms, which hid even the eight-extra-reads slowdown of
+``benchmarks/planted/``): the test checks the pipeline, not the gate's sensitivity. That, at
+the 10% threshold and on reruns of unchanged code, is shown on synthetic samples in
 ``tests/test_bench_compare.py`` and measured in ``benchmarks/results/``.
 """
 
@@ -17,7 +19,15 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
-PLANTED = ROOT / "benchmarks" / "planted" / "slow_mse.py"
+SLEEPING_MSE = """
+import time
+import torch.nn.functional as F
+
+
+def mse_loss(input, target, reduction="mean"):
+    time.sleep(0.05)
+    return F.mse_loss(input, target, reduction=reduction)
+"""
 CASE = "mse_loss-reg1e6 and cpu and float32 and forward and not backward"
 
 
@@ -54,11 +64,10 @@ def test_gate_fails_on_planted_slowdown(tmp_path):
     (entry,) = document["benchmarks"]
     assert entry["extra_info"]["min_bytes"] == 2 * 10**6 * 4 + 4
     assert len(entry["stats"]["data"]) >= 10
+    planted = tmp_path / "sleeping_mse.py"
+    planted.write_text(SLEEPING_MSE)
     slow = _benchmark(
-        tmp_path,
-        "slow",
-        f"--bench-impl=mse_loss={PLANTED}:mse_loss_reads_input_8_more_times",
-        "--bench-only-impl",
+        tmp_path, "slow", f"--bench-impl=mse_loss={planted}:mse_loss", "--bench-only-impl"
     )
     done = _compare(slow, baseline)
     assert done.returncode == 1, done.stdout + done.stderr
