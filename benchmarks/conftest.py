@@ -24,13 +24,13 @@ from typing import Any
 
 import pytest
 
-from verify import contracts
 from verify.benchmarking import machine, summary
 from verify.benchmarking.cases import BUILTINS, CASES
 from verify.benchmarking.records import record_from_entry
-from verify.loading import TargetError, load_target
+from verify.loading import TargetError, implementation_option
 
 SMOKE_COPY_BYTES = 2**20
+USERS_KEY = pytest.StashKey[dict[str, tuple[str, Any]]]()
 _BANDWIDTHS: dict[str, machine.CopyBandwidth] = {}
 
 
@@ -53,21 +53,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("benchmark_storage", None) == machine.DEFAULT_STORAGE:
         config.option.benchmark_storage = machine.storage_uri()
+    config.stash[USERS_KEY] = _user_implementations(config)  # a bad entry: one-line usage error
 
 
 def _user_implementations(config: pytest.Config) -> dict[str, tuple[str, Any]]:
     chosen = {}
     for entry in config.getoption("bench_impl"):
-        name, sep, target = entry.partition("=")
-        if not sep or name not in BUILTINS:
-            known = ", ".join(sorted(BUILTINS))
-            raise pytest.UsageError(
-                f"--bench-impl {entry!r}: expected NAME=TARGET, NAME one of {known}"
-            )
         try:
-            chosen[name] = (target, contracts.as_implementation(load_target(target), target))
+            name, target, implementation = implementation_option("--bench-impl", entry, BUILTINS)
         except TargetError as error:
-            raise pytest.UsageError(f"--bench-impl {entry!r}: {error}") from None
+            raise pytest.UsageError(str(error)) from None
+        chosen[name] = (target, implementation)
     return chosen
 
 
@@ -76,7 +72,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     plus (case, TARGET) for the cases of a contract given to ``--bench-impl``."""
     if "case" not in metafunc.fixturenames:
         return
-    users = _user_implementations(metafunc.config)
+    users = metafunc.config.stash[USERS_KEY]
     only = metafunc.config.getoption("bench_only_impl")
     params = []
     for case in CASES:

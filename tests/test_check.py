@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from verify import assert_conforms, check, check_report, conformance
+from verify.benchmarking.cases import sigmoid_focal_loss as torchvision_style_sigmoid_focal_loss
 from verify.contracts import CONTRACTS
 from verify.loading import load_target
 from verify.suites import SUITES
@@ -70,17 +71,6 @@ def test_examples_get_their_verdict_and_diagnosis(target, contract, verdict, dia
     failures = [c for c in report.checks if c.status == "failed"]
     for failure in failures:
         assert failure.counterexample is not None or "mutated" in failure.message
-
-
-def torchvision_style_sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):
-    """sigmoid_focal_loss as torchvision.ops defines it (Lin et al. 2017)."""
-    p = torch.sigmoid(inputs)
-    ce = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = ce * (1 - p_t) ** gamma
-    if alpha >= 0:
-        loss = (alpha * targets + (1 - alpha) * (1 - targets)) * loss
-    return {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[reduction]
 
 
 def alpha_on_negatives(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):

@@ -257,6 +257,18 @@ def test_wd5_refutation_fails_on_sgd_that_snaps_weights_to_zero():
     assert "reached 0" in spec_failure(opt_specs.test_wd5_counterexample, **CPU32, sgd=sgd)
 
 
+def test_wd5_one_sided_cycle_case_accepts_the_planted_sgd_and_catches_rebinding():
+    """The fixed WD-5 case (w cycles 0, −0.03): an SGD whose step rebinds the loop variable
+    never moves w off 0, which the case reports as settling."""
+    opt_specs.test_wd5_one_sided_cycle_regression_case(**CPU32, sgd=planted_group_sgd())
+    failure = spec_failure(
+        opt_specs.test_wd5_one_sided_cycle_regression_case,
+        **CPU32,
+        sgd=planted_group_sgd(rebind=True),
+    )
+    assert "[0." in failure
+
+
 def soft_threshold(*, clamp=True):
     """sign(w)·max(|w| − t, 0); bug ``clamp=False``: w − t·sign(w), a subgradient step again."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +59,23 @@ def load_target(target: str) -> Any:
     if not callable(obj):
         raise TargetError(f"{target} is not callable (it is a {type(obj).__name__})")
     return obj
+
+
+def implementation_option(option: str, entry: str, known: Iterable[str]) -> tuple[str, str, Any]:
+    """Parse a ``NAME=TARGET`` command-line entry (``--impl``, ``--bench-impl``): the contract
+    name, the target, and the loaded implementation in the contracts' calling convention.
+
+    TargetError, one line naming ``option`` and ``entry``, when NAME is not in ``known`` or
+    TARGET cannot be loaded.
+    """
+    from verify.contracts import as_implementation
+
+    name, sep, target = entry.partition("=")
+    if not sep or name not in known:
+        raise TargetError(
+            f"{option} {entry!r}: expected NAME=TARGET with NAME one of {', '.join(sorted(known))}"
+        )
+    try:
+        return name, target, as_implementation(load_target(target), target)
+    except TargetError as error:
+        raise TargetError(f"{option} {entry!r}: {error}") from None

@@ -32,7 +32,7 @@ import pytest
 from hypothesis import settings
 
 from verify import claims, contracts, devices, profiles, recording
-from verify.loading import TargetError, load_target
+from verify.loading import TargetError, implementation_option
 from verify.suites import SUITES
 
 CLAIMS_KEY, DEVICE_KEY, DTYPE_KEY, OBSERVATION_KEY = (
@@ -49,16 +49,11 @@ IMPLS_KEY = pytest.StashKey[dict[str, contracts.Implementation]]()
 def _user_implementations(config: pytest.Config) -> dict[str, contracts.Implementation]:
     chosen = {}
     for entry in config.getoption("impl") or []:
-        name, sep, target = entry.partition("=")
-        if not sep or name not in contracts.CONTRACTS:
-            known = ", ".join(sorted(contracts.CONTRACTS))
-            raise pytest.UsageError(
-                f"--impl {entry!r}: expected NAME=TARGET with NAME one of {known}"
-            )
         try:
-            chosen[name] = contracts.as_implementation(load_target(target), target)
+            name, _, implementation = implementation_option("--impl", entry, contracts.CONTRACTS)
         except TargetError as error:
-            raise pytest.UsageError(f"--impl {entry!r}: {error}") from None
+            raise pytest.UsageError(str(error)) from None
+        chosen[name] = implementation
     return chosen
 
 

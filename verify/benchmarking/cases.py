@@ -118,8 +118,10 @@ def sigmoid_focal_loss(
     gamma: float = 2.0,
     reduction: str = "none",
 ) -> torch.Tensor:
-    """The sigmoid focal loss (Lin et al., 2017) in composed torch ops: the form detection code
-    benchmarks against, since torch has no built-in. FL = α_t·(1 − p_t)^γ·BCE(x, y)."""
+    """The sigmoid focal loss (Lin et al., 2017) in composed torch ops, as torchvision.ops
+    writes it: the form detection code benchmarks against, since torch has no built-in.
+    FL = α_t·(1 − p_t)^γ·BCE(x, y). ``tests/test_check.py`` holds it to the contract: it
+    conforms except for NaN gradients when γ < 1 (the benchmarks use γ = 2)."""
     p = torch.sigmoid(inputs)
     bce = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
     p_t = p * targets + (1 - p) * (1 - targets)
