@@ -117,6 +117,10 @@ def copy_bandwidth(smoke: bool):
     return measured
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"loss-verify: {machine.malloc_note()}"
+
+
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
     machine_info.update(machine.machine_info())
     machine_info["copy_gbps"] = {device: bw.gbps for device, bw in _BANDWIDTHS.items()}

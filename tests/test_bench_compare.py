@@ -343,3 +343,29 @@ def test_runs_pools_the_newest_saved_runs(tmp_path, capsys):
     assert "0001_run.json" in capsys.readouterr().out.splitlines()[-1]
     assert len(gate.find_baselines(tmp_path / "storage", 2)) == 2
     assert gate.main([str(rerun), "--storage", storage, "--runs", "0"]) == 2
+
+
+def test_setup_warnings_name_a_different_device_kind_or_malloc_setting():
+    keep = {"MALLOC_MMAP_MAX_": "0"}
+    same = {"verify_device_kind": "cpu-a", "malloc_settings": keep}
+    assert gate.setup_warnings(same, dict(same), "none") == []
+    (kind,) = gate.setup_warnings(same, {**same, "verify_device_kind": "cpu-b"}, "none")
+    assert "cpu-a" in kind and "--normalize copy" in kind
+    assert gate.setup_warnings(same, {**same, "verify_device_kind": "cpu-b"}, "copy") == []
+    (malloc,) = gate.setup_warnings(same, {**same, "malloc_settings": {}}, "none")
+    assert "MALLOC" in malloc and "none" in malloc
+    # Runs saved before the setting was recorded carry no key: nothing to compare.
+    assert gate.setup_warnings({"verify_device_kind": "cpu-a"}, same, "none") == []
+
+
+def test_a_run_without_the_baselines_malloc_settings_warns_on_stderr(tmp_path, capsys):
+    data = samples(MEDIAN_S, seed=1)
+    base = write_run(tmp_path / "base.json", [entry(KEY, data)])
+    cur = write_run(tmp_path / "cur.json", [entry(KEY, data)])
+    for path, settings in ((base, {"MALLOC_MMAP_MAX_": "0"}), (cur, {})):
+        document = json.loads(path.read_text())
+        document["machine_info"]["malloc_settings"] = settings
+        path.write_text(json.dumps(document))
+    assert gate.main([str(cur), "--baseline", str(base)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "warning: baseline ran with MALLOC settings" in err[0]

@@ -9,8 +9,15 @@ events measure the work.
 
 from __future__ import annotations
 
+import configparser
 import math
+import os
+import platform
+import resource
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -247,3 +254,38 @@ def test_device_kind_names_the_gpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda index=0: "NVIDIA H100 80GB HBM3")
     assert machine.device_kind() == "cuda-NVIDIA-H100-80GB-HBM3"
+
+
+def test_tox_benchmark_environments_keep_freed_memory():
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(Path(__file__).resolve().parents[1] / "tox.ini")
+    for env in ("testenv:bench", "testenv:bench-compare"):
+        lines = [line.split("=", 1) for line in config[env]["setenv"].strip().splitlines()]
+        setenv = {name.strip(): value.strip() for name, value in lines}
+        assert setenv.items() >= machine.KEEP_FREED_MEMORY.items(), env
+
+
+FAULTS_PER_CALL = """
+import resource, statistics, torch
+x, y = torch.randn(10**7), torch.randn(10**7)  # the loss's temporary: 40 MB, past glibc's 32 MiB
+faults = []
+for _ in range(20):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    torch.nn.functional.smooth_l1_loss(x, y)
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(statistics.median(faults[10:]))  # the heap reaches its steady state in the first calls
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the MALLOC_* tunables are glibc's")
+def test_keep_freed_memory_stops_page_faulting_the_temporary_in_on_every_call():
+    def faults_per_call(settings: dict[str, str]) -> float:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+        env.update(settings, OMP_NUM_THREADS="1")
+        command = [sys.executable, "-c", FAULTS_PER_CALL]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        return float(done.stdout)
+
+    pages = 4 * 10**7 / resource.getpagesize()
+    assert faults_per_call({}) > pages / 2  # mmapped afresh and faulted in, call after call
+    assert faults_per_call(machine.KEEP_FREED_MEMORY) < pages / 20

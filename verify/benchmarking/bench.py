@@ -202,6 +202,8 @@ def run(args: argparse.Namespace) -> int:
         args.device, nbytes=2**20 if args.smoke else None, max_time_s=args.max_time
     )
     print(f"copy bandwidth on {args.device}: {copy.gbps:.1f} GB/s")
+    if args.device == "cpu":
+        print(machine.malloc_note())
     pairs = []
     options = {"smoke": args.smoke, "max_time_s": args.max_time, "copy": copy}
     for case in (c for c in CASES if c.loss == args.contract):

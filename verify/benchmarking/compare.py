@@ -477,6 +477,30 @@ def _verdict_line(comparisons: Sequence[Comparison], args: argparse.Namespace, b
     )
 
 
+def setup_warnings(
+    baseline_info: dict, current_info: dict, normalize: Literal["none", "copy"]
+) -> list[str]:
+    """What differs between the two runs' set-up and can move every time, one line each:
+    the device kind (unless times are normalized to the copy) and the glibc ``MALLOC_*``
+    settings (``machine.malloc_settings``: they decide whether CPU temporaries are
+    page-faulted in on every call)."""
+    warnings = []
+    base_kind = baseline_info.get("verify_device_kind")
+    cur_kind = current_info.get("verify_device_kind")
+    if base_kind and cur_kind and base_kind != cur_kind and normalize == "none":
+        warnings.append(
+            f"baseline ran on {base_kind}, current on {cur_kind}; consider --normalize copy"
+        )
+    base_malloc = baseline_info.get("malloc_settings")
+    cur_malloc = current_info.get("malloc_settings")
+    if base_malloc is not None and cur_malloc is not None and base_malloc != cur_malloc:
+        warnings.append(
+            f"baseline ran with MALLOC settings {base_malloc or 'none'}, current with "
+            f"{cur_malloc or 'none'}; CPU times are not comparable (tox -e bench sets them)"
+        )
+    return warnings
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the comparison that ``args`` (from ``add_arguments``) describes; the exit status.
 
@@ -517,14 +541,8 @@ def run(args: argparse.Namespace) -> int:
         detail = " ".join(str(error).split())
         print(f"{PROG}: error: {detail}", file=sys.stderr)
         return 2
-    base_kind = baseline.machine_info.get("verify_device_kind")
-    cur_kind = current.machine_info.get("verify_device_kind")
-    if base_kind and cur_kind and base_kind != cur_kind and args.normalize == "none":
-        print(
-            f"{PROG}: warning: baseline ran on {base_kind}, current on {cur_kind}; "
-            "consider --normalize copy",
-            file=sys.stderr,
-        )
+    for warning in setup_warnings(baseline.machine_info, current.machine_info, args.normalize):
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
     print(table, end="")
     print(_verdict_line(comparisons, args, baseline_path))
     return 1 if any(c.verdict == "regression" for c in comparisons) else 0
