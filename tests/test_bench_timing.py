@@ -166,6 +166,15 @@ def test_min_bytes_of_cross_entropy():
     assert both.min_bytes == forward.min_bytes + n * c * 4  # plus the logits' gradient
 
 
+def test_min_bytes_of_nll_loss_count_one_score_per_target():
+    case = _case("nll_loss-lm32k")
+    n, c = case.workload.shape("cpu")
+    forward = runner.prepare(case, cases.BUILTINS[case.loss], "cpu", torch.float32, "forward")
+    assert forward.min_bytes == n * 4 + n * 8 + 4  # the picked scores, the targets, the loss
+    both = runner.prepare(case, cases.BUILTINS[case.loss], "cpu", torch.float32, "forward+backward")
+    assert both.min_bytes == forward.min_bytes + n * c * 4  # the gradient is written whole
+
+
 def test_min_bytes_of_a_non_scalar_output_include_its_cotangent():
     case = _case("log_softmax-image")
     n, c = case.workload.shape("cpu")

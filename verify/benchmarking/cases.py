@@ -5,10 +5,11 @@ differ from the default) and a ``Workload`` (what the input stands for, with its
 on the CPU, and in the smoke run that only checks the benchmark still runs).
 
 The bandwidth bound: a loss call must read each input once and write its output once, and a
-forward + backward call must also write the gradient of the input it differentiates. Those
-bytes (``min_bytes``) over the median time give the achieved bandwidth, which
-``verify.benchmarking.machine.copy_bandwidth`` (a large device-to-device copy in the same run)
-turns into a fraction of what the device can do.
+forward + backward call must also write the gradient of the input it differentiates (nll_loss
+reads only the score of each target: ``Case.gathers``). Those bytes (``min_bytes``) over the
+median time give the achieved bandwidth, which ``verify.benchmarking.machine.copy_bandwidth``
+(a large device-to-device copy in the same run) turns into a fraction of what the device can
+do.
 """
 
 from __future__ import annotations
@@ -162,6 +163,9 @@ class Case:
     variant: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     param_factory: Callable[[tuple[int, ...], torch.dtype], dict[str, torch.Tensor]] | None = None
+    gathers: bool = False
+    """The forward reads one score per target, not the whole first input (nll_loss picks
+    ``input[i, y_i]``): ``min_bytes`` counts those alone."""
 
     @property
     def id(self) -> str:
@@ -186,11 +190,19 @@ def tensor_bytes(tensors: tuple[torch.Tensor, ...] | list[torch.Tensor]) -> int:
 
 
 def min_bytes(
-    inputs: tuple[torch.Tensor, ...], params: dict[str, Any], output: torch.Tensor, mode: str
+    inputs: tuple[torch.Tensor, ...],
+    params: dict[str, Any],
+    output: torch.Tensor,
+    mode: str,
+    *,
+    gathers: bool = False,
 ) -> int:
     """Inputs (and tensor parameters) read once, the output written once, and in
-    forward + backward the gradient of the first input written once."""
+    forward + backward the gradient of the first input written once. With ``gathers`` the
+    first input is read at one element per target (``inputs[1]``), not whole."""
     read = tensor_bytes(inputs) + tensor_bytes([v for v in params.values() if torch.is_tensor(v)])
+    if gathers:
+        read += (inputs[1].numel() - inputs[0].numel()) * inputs[0].element_size()
     written = output.numel() * output.element_size()
     if mode == "forward+backward":
         written += inputs[0].numel() * inputs[0].element_size()
@@ -222,7 +234,9 @@ def _cases() -> tuple[Case, ...]:
         Case("cross_entropy", LM_32K, _scores_and_classes(-100), "ignore_index=-100",
              {"ignore_index": -100}),
     ]  # fmt: skip
-    cases += [Case("nll_loss", w, _log_probabilities_and_classes) for w in (IMAGE, LM_32K)]
+    cases += [
+        Case("nll_loss", w, _log_probabilities_and_classes, gathers=True) for w in (IMAGE, LM_32K)
+    ]
     cases += [Case("log_softmax", w, _scores, params={"dim": 1}) for w in (IMAGE, LM_32K, LM_128K)]
     cases += [
         Case("binary_cross_entropy_with_logits", w, _logits_and_binary_targets, "pos_weight",

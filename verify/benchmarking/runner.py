@@ -60,7 +60,7 @@ def prepare(
     sets = [first] + [tuple(t.clone() for t in first) for _ in range(copies - 1)]
     with torch.no_grad():
         output = implementation(*first, **params)
-    needed = min_bytes(first, params, output, mode)
+    needed = min_bytes(first, params, output, mode, gathers=case.gathers)
     backward = mode == "forward+backward"
     if backward:
         # A non-scalar output (log_softmax) is differentiated against a cotangent of ones, one
