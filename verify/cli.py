@@ -21,11 +21,13 @@ lists the contracts, their parameters and optional features.
 
     verify bench TARGET --contract NAME [...]      (``verify.benchmarking.bench``)
     verify bench-compare CURRENT [--baseline PATH] [--threshold F] [--normalize copy] [...]
+    verify bench-gate [--runs N] [--recheck K] [...] [-- PYTEST_ARGS]
     verify bench-table RESULTS [-o PATH]
     verify bench-plot RESULTS... [-o PNG] [--mode M] [--device D] [--dtype T]
 
 time an implementation beside the built-in, gate a benchmark run against a saved baseline
-(exit 1 on a regression), and render saved pytest-benchmark runs as a table or a picture.
+(exit 1 on a regression), time the benchmarks and gate them with regressions re-timed before
+they fail, and render saved pytest-benchmark runs as a table or a picture.
 
 Usage errors (unknown contract, a TARGET that cannot be imported or is not callable, a bad
 known-deviations file) exit 2 with one line on stderr and no traceback.
@@ -45,7 +47,7 @@ from pathlib import Path
 import torch
 
 from verify import check_report, conformance, contracts, devices, profiles, report
-from verify.benchmarking import bench, compare, plot, summary
+from verify.benchmarking import bench, compare, gate, plot, summary
 from verify.loading import TargetError, load_target
 from verify.suites import SUITES
 
@@ -254,6 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
             help="compare a benchmark run with a saved baseline (the regression gate)",
             description="Fail on a regression: a median ratio beyond the threshold and a "
             "significant Mann-Whitney difference of the raw samples.",
+        )
+    )
+    gate.add_arguments(
+        commands.add_parser(
+            "bench-gate",
+            help="time the benchmarks, compare with the baseline, re-time regressions",
+            description="Run the benchmarks, compare them with the saved baseline as "
+            "bench-compare does, and re-time each regression: it fails only if confirmed.",
         )
     )
     summary.add_arguments(

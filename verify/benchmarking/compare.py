@@ -401,6 +401,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "current", metavar="CURRENT", help="the run to check: a pytest-benchmark JSON file"
     )
+    add_comparison_arguments(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def add_comparison_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a comparison, shared with ``verify bench-gate``: the baseline runs,
+    threshold, alpha, normalization and the Markdown output."""
     parser.add_argument(
         "--baseline",
         metavar="PATH",
@@ -443,8 +451,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="'copy': compare times as multiples of the same-run copy time (default: none)",
     )
     parser.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
-    parser.set_defaults(run=run)
-    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -501,31 +507,69 @@ def setup_warnings(
     return warnings
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """ValueError (one line) for a threshold, alpha or run count out of range."""
+    if not args.threshold > 0:
+        raise ValueError(f"--threshold must be a fraction above 0, got {args.threshold:g}")
+    if not 0 < args.alpha < 1:
+        raise ValueError(f"--alpha must be between 0 and 1, got {args.alpha:g}")
+    if args.runs < 1:
+        raise ValueError(f"--runs must be at least 1, got {args.runs}")
+
+
+def load_current(path: Path) -> BenchRun:
+    """The run to check; ValueError (one line) when it is missing, malformed or empty."""
+    current = _load(path, "current")
+    if not current.records:
+        raise ValueError(f"{path} holds no benchmarks")
+    return current
+
+
+def load_baseline(
+    args: argparse.Namespace, current_path: Path, current: BenchRun
+) -> tuple[BenchRun, dict[str, tuple[float, float]], str]:
+    """The baseline that ``args`` names (``--baseline``, else the newest ``--runs`` saved runs
+    of the current run's device kind), pooled; its spread per benchmark; and its paths."""
+    if args.baseline:
+        paths = [Path(p) for p in args.baseline]
+    else:
+        kind = current.machine_info.get("verify_device_kind")
+        paths = find_baselines(
+            Path(args.storage), args.runs, exclude=current_path, device_kind=kind
+        )
+    baseline, spread = pool_runs([_load(p, "baseline") for p in paths])
+    return baseline, spread, ", ".join(str(p) for p in paths)
+
+
+def report(
+    comparisons: Sequence[Comparison],
+    args: argparse.Namespace,
+    baseline: BenchRun,
+    current: BenchRun,
+    baseline_label: str,
+) -> int:
+    """Print the warnings (stderr), the table and the verdict line; write ``--markdown``;
+    the exit status: 1 when a benchmark regressed, else 0."""
+    table = format_table(comparisons)
+    if args.markdown:
+        Path(args.markdown).write_text(table)
+    for warning in setup_warnings(baseline.machine_info, current.machine_info, args.normalize):
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
+    print(table, end="")
+    print(_verdict_line(comparisons, args, baseline_label))
+    return 1 if any(c.verdict == "regression" for c in comparisons) else 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the comparison that ``args`` (from ``add_arguments``) describes; the exit status.
 
     Prints the table and the verdict line on stdout; bad input is one line on stderr and 2.
     """
     try:
-        if not args.threshold > 0:
-            raise ValueError(f"--threshold must be a fraction above 0, got {args.threshold:g}")
-        if not 0 < args.alpha < 1:
-            raise ValueError(f"--alpha must be between 0 and 1, got {args.alpha:g}")
+        check_arguments(args)
         current_path = Path(args.current)
-        current = _load(current_path, "current")
-        if not current.records:
-            raise ValueError(f"{current_path} holds no benchmarks")
-        if args.runs < 1:
-            raise ValueError(f"--runs must be at least 1, got {args.runs}")
-        if args.baseline:
-            baseline_paths = [Path(p) for p in args.baseline]
-        else:
-            kind = current.machine_info.get("verify_device_kind")
-            baseline_paths = find_baselines(
-                Path(args.storage), args.runs, exclude=current_path, device_kind=kind
-            )
-        baseline, spread = pool_runs([_load(p, "baseline") for p in baseline_paths])
-        baseline_path = ", ".join(str(p) for p in baseline_paths)
+        current = load_current(current_path)
+        baseline, spread, label = load_baseline(args, current_path, current)
         comparisons = compare(
             baseline,
             current,
@@ -534,18 +578,10 @@ def run(args: argparse.Namespace) -> int:
             normalize=args.normalize,
             spread=spread,
         )
-        table = format_table(comparisons)
-        if args.markdown:
-            Path(args.markdown).write_text(table)
+        return report(comparisons, args, baseline, current, label)
     except (ValueError, OSError) as error:
-        detail = " ".join(str(error).split())
-        print(f"{PROG}: error: {detail}", file=sys.stderr)
+        print(f"{PROG}: error: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
-    for warning in setup_warnings(baseline.machine_info, current.machine_info, args.normalize):
-        print(f"{PROG}: warning: {warning}", file=sys.stderr)
-    print(table, end="")
-    print(_verdict_line(comparisons, args, baseline_path))
-    return 1 if any(c.verdict == "regression" for c in comparisons) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
