@@ -17,7 +17,12 @@ from verify.benchmarking import timing
 from verify.benchmarking.cases import Case, min_bytes, tensor_bytes
 from verify.benchmarking.machine import CopyBandwidth
 
-TIMER_NAME = "perf_counter after torch.cuda.synchronize(), rounds of back-to-back calls"
+
+def timer_name(device: str) -> str:
+    """How a benchmark on ``device`` is timed, for its ``extra_info``."""
+    if torch.device(device).type == "cuda":
+        return "perf_counter after torch.cuda.synchronize(), rounds of back-to-back calls"
+    return "perf_counter, rounds of back-to-back calls"
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,7 @@ def extra_info(
         "peak_memory_bytes": peak_memory(prepared.call, device),
         "iterations": iterations,
         "rotating_copies": prepared.copies,
-        "timer": TIMER_NAME,
+        "timer": timer_name(device),
     }
 
 
