@@ -130,7 +130,8 @@ def test_new_and_missing_are_reported_and_do_not_fail(tmp_path, capsys):
     assert [(c.key, c.verdict) for c in comparisons] == [(KEY, "new"), (OTHER, "missing")]
     assert gate.main([str(cur), "--baseline", str(base)]) == 0
     out = capsys.readouterr().out
-    assert "| new |" in out and "| missing |" in out
+    assert "| new |" in out and "| missing |" not in out
+    assert "- only in the baseline (1): test_loss[mse]" in out
     assert "1 new, 1 missing" in out
 
 
@@ -369,3 +370,13 @@ def test_a_run_without_the_baselines_malloc_settings_warns_on_stderr(tmp_path, c
     assert gate.main([str(cur), "--baseline", str(base)]) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "warning: baseline ran with MALLOC settings" in err[0]
+
+
+def test_benchmarks_only_in_the_baseline_are_one_line_naming_the_first_five(tmp_path):
+    keys = [f"benchmarks/test_losses.py::test_loss[case{i}]" for i in range(8)]
+    base = write_run(tmp_path / "base.json", [entry(k, samples(MEDIAN_S)) for k in keys])
+    cur = write_run(tmp_path / "cur.json", [entry(keys[0], samples(MEDIAN_S, seed=3))])
+    table = gate.format_table(gate.compare(load_run(base), load_run(cur)))
+    assert table.count("| test_loss[") == 1
+    named = ", ".join(f"test_loss[case{i}]" for i in range(1, 6))
+    assert f"- only in the baseline (7): {named} and 2 more" in table

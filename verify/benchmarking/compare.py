@@ -1,4 +1,4 @@
-"""The benchmark regression gate: a saved run against a baseline, benchmark by benchmark.
+"""The benchmark comparison: a saved run against a baseline, benchmark by benchmark.
 
     verify bench-compare CURRENT [--baseline PATH] [--storage DIR] [--threshold FRACTION]
                          [--alpha P] [--normalize none|copy] [--markdown PATH]
@@ -24,7 +24,8 @@ a whole run's samples together, which the rank test cannot see. Given several ba
 benchmark is the median of the runs' medians, its samples are pooled, and the threshold is
 widened by the spread the baseline runs show: a regression must exceed ``1 + threshold``
 times the slowest baseline run's median over the pooled one (``pool_runs``). One baseline run
-is the plain comparison.
+is the plain comparison. A slow phase of the host during the current run is the remaining
+noise: ``verify bench-gate`` (``gate.py``) re-times each regression before it fails.
 
 Machine drift: ``normalize="copy"`` divides every sample and median by the record's
 ``copy_equivalent_s`` (the time a device copy moving the same bytes took in the same run), so
@@ -60,6 +61,7 @@ DEFAULT_THRESHOLD = 0.10
 DEFAULT_ALPHA = 0.01
 DEFAULT_STORAGE = ".benchmarks"
 MIN_SAMPLES = 5
+MISSING_NAMED = 5
 NORMALIZATIONS = ("none", "copy")
 
 Verdict = Literal["regression", "improvement", "unchanged", "new", "missing"]
@@ -273,7 +275,9 @@ def format_table(comparisons: Sequence[Comparison]) -> str:
 
     Columns: benchmark (its name, or its full key where two benchmarks share a name),
     baseline and current median (adaptive time units, or multiples of the copy time when
-    normalized), ratio, p-value ('–' when there was no test) and verdict.
+    normalized), ratio, p-value ('–' when there was no test) and verdict. Benchmarks only in
+    the baseline (a subset was timed, or one stopped running) are one line below the table,
+    naming the first ``MISSING_NAMED``.
     """
     names = [c.name for c in comparisons]
     lines = [
@@ -281,7 +285,8 @@ def format_table(comparisons: Sequence[Comparison]) -> str:
         "|---|---:|---:|---:|---:|---|",
     ]
     notes = []
-    for comparison in comparisons:
+    missing = [c.name for c in comparisons if c.verdict == "missing"]
+    for comparison in (c for c in comparisons if c.verdict != "missing"):
         label = comparison.name if names.count(comparison.name) == 1 else comparison.key
         ratio = "–" if comparison.ratio is None else f"{comparison.ratio:.3f}×"
         p_value = "–" if comparison.p_value is None else f"{comparison.p_value:.2g}"
@@ -296,6 +301,10 @@ def format_table(comparisons: Sequence[Comparison]) -> str:
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
         if comparison.note and comparison.verdict not in ("new", "missing"):
             notes.append(f"- {_cell(label)}: {comparison.note}")
+    if missing:
+        more = len(missing) - MISSING_NAMED
+        named = ", ".join(missing[:MISSING_NAMED]) + (f" and {more} more" if more > 0 else "")
+        notes.append(f"- only in the baseline ({len(missing)}): {_cell(named)}")
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"
