@@ -17,6 +17,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -298,3 +299,34 @@ def test_keep_freed_memory_stops_page_faulting_the_temporary_in_on_every_call():
     pages = 4 * 10**7 / resource.getpagesize()
     assert faults_per_call({}) > pages / 2  # mmapped afresh and faulted in, call after call
     assert faults_per_call(machine.KEEP_FREED_MEMORY) < pages / 20
+
+
+class PhasedMachine:
+    """A simulated clock on which every call runs at half speed once ``slow_from`` seconds
+    have passed: a shared host whose neighbour starts a job halfway through a measurement."""
+
+    def __init__(self, slow_from: float) -> None:
+        self.now, self.slow_from = 0.0, slow_from
+
+    def clock(self) -> float:
+        return self.now
+
+    def call(self, seconds: float) -> Callable[[], None]:
+        def work() -> None:
+            self.now += seconds * (2.0 if self.now >= self.slow_from else 1.0)
+
+        return work
+
+
+def test_interleaved_rounds_keep_the_ratio_when_the_machine_slows_down():
+    plan = timing.Plan(iterations=5, rounds=20, warmup_rounds=1, single_call_s=1e-3)
+    one_after_the_other = PhasedMachine(slow_from=0.105)  # the second call's rounds run slow
+    first = timing.time_rounds(one_after_the_other.call(1e-3), one_after_the_other.clock, plan)
+    second = timing.time_rounds(one_after_the_other.call(1e-3), one_after_the_other.clock, plan)
+    assert timing.median(second) / timing.median(first) == pytest.approx(2.0)
+
+    in_turn = PhasedMachine(slow_from=0.11)  # halfway through the timed rounds
+    calls = [in_turn.call(1e-3), in_turn.call(1e-3)]
+    first, second = timing.time_interleaved(calls, in_turn.clock, [plan, plan])
+    assert len(first) == len(second) == 20
+    assert timing.median(second) / timing.median(first) == pytest.approx(1.0)

@@ -7,8 +7,9 @@
 First checks TARGET against the contract (``verify.conformance``, hypothesis profile ``dev``,
 float64 and float32 on the CPU, no claim specs): a deviating implementation is still timed, but
 the report says so above the table, and the exit status is 1. Then, for every benchmark case of
-the contract (``verify.benchmarking.cases``), times the built-in and TARGET in the same run,
-with the suites' method (``verify.benchmarking.runner.measure``), and prints per shape and mode
+the contract (``verify.benchmarking.cases``), times the built-in and TARGET together, a round of
+each in turn, with the suites' method (``verify.benchmarking.runner.time_together``: a change in
+the machine's speed falls on both alike), and prints per shape and mode
 both medians, TARGET's time over the built-in's, and each one's fraction of the copy bandwidth.
 ``--json`` writes the measurements in pytest-benchmark's JSON layout, so ``verify bench-table``,
 ``verify bench-plot`` and ``verify bench-compare`` read them.
@@ -60,9 +61,20 @@ class Timed:
         return timing.median(self.samples) if self.samples else None
 
 
-def _time_one(
-    label: str,
-    fn: Any,
+def _failed(
+    label: str, case: Case, shape: str, mode: str, dtype: torch.dtype, error: Exception
+) -> Timed:
+    """The implementation under test raised: reported in its row, and the run goes on."""
+    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    error_line = f"{type(error).__name__}: {message}"
+    unsupported = isinstance(error, TypeError) and "unexpected keyword" in message
+    if unsupported:
+        error_line = f"unsupported ({error_line})"
+    return Timed(label, case, shape, mode, dtype, [], {}, error_line, unsupported)
+
+
+def time_together(
+    implementations: list[tuple[str, Any]],
     case: Case,
     device: str,
     dtype: torch.dtype,
@@ -71,31 +83,43 @@ def _time_one(
     smoke: bool,
     max_time_s: float,
     copy: machine.CopyBandwidth,
-) -> Timed:
+) -> list[Timed]:
+    """Each ``(label, implementation)`` on one case, dtype and mode, a round of each in turn
+    (``runner.time_together``), so their ratio holds when the machine's speed changes. One that
+    raises while prepared or planned is reported and the others are timed without it."""
     shape = "x".join(str(n) for n in case.workload.shape(runner.size_for(device, smoke)))
+    results: dict[str, Timed] = {}
+    ready = []
+    for label, fn in implementations:
+        try:
+            prepared = runner.prepare(case, fn, device, dtype, mode, smoke=smoke)
+            ready.append((label, prepared, runner.plan(prepared, device, max_time_s=max_time_s)))
+        except Exception as error:  # the implementation under test failed
+            results[label] = _failed(label, case, shape, mode, dtype, error)
+    if not ready:
+        return [results[label] for label, _ in implementations]
     try:
-        prepared = runner.prepare(case, fn, device, dtype, mode, smoke=smoke)
-        plan, samples = runner.measure(prepared, device, max_time_s=max_time_s)
-    except Exception as error:  # the implementation under test failed: reported, run goes on
-        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        error_line = f"{type(error).__name__}: {message}"
-        unsupported = isinstance(error, TypeError) and "unexpected keyword" in message
-        if unsupported:
-            error_line = f"unsupported ({error_line})"
-        return Timed(label, case, shape, mode, dtype, [], {}, error_line, unsupported)
-    median = timing.median(samples)
-    extra = runner.extra_info(
-        case,
-        prepared,
-        implementation=label,
-        device=device,
-        dtype=dtype,
-        mode=mode,
-        median_s=median,
-        iterations=plan.iterations,
-        copy=copy,
-    )
-    return Timed(label, case, shape, mode, dtype, samples, extra)
+        samples = runner.time_together([r[1] for r in ready], [r[2] for r in ready], device)
+    except Exception as error:  # raised after planning: which one is not known
+        samples = [[] for _ in ready]
+        for label, *_ in ready:
+            results[label] = _failed(label, case, shape, mode, dtype, error)
+    for (label, prepared, plan), seconds in zip(ready, samples, strict=True):
+        if label in results:
+            continue
+        extra = runner.extra_info(
+            case,
+            prepared,
+            implementation=label,
+            device=device,
+            dtype=dtype,
+            mode=mode,
+            median_s=timing.median(seconds),
+            iterations=plan.iterations,
+            copy=copy,
+        )
+        results[label] = Timed(label, case, shape, mode, dtype, seconds, extra)
+    return [results[label] for label, _ in implementations]
 
 
 def _percent(timed: Timed) -> str:
@@ -209,11 +233,8 @@ def run(args: argparse.Namespace) -> int:
     for case in (c for c in CASES if c.loss == args.contract):
         for dtype in dtypes:
             for mode in modes:
-                pair = tuple(
-                    _time_one(label, impl, case, args.device, dtype, mode, **options)
-                    for label, impl in (("torch", BUILTINS[case.loss]), (args.target, fn))
-                )
-                pairs.append(pair)
+                both = [("torch", BUILTINS[case.loss]), (args.target, fn)]
+                pairs.append(tuple(time_together(both, case, args.device, dtype, mode, **options)))
     rendered = table(pairs)
     print(rendered, end="")
     if args.markdown:

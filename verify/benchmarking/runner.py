@@ -2,13 +2,14 @@
 
 Used by the pytest-benchmark suites in ``benchmarks/`` (which hand ``Prepared.call`` to
 ``benchmark.pedantic``) and by ``verify bench`` (which times it with ``measure``): both time the
-same closure with the same plan and timer.
+same closure with the same plan and timer; ``verify bench`` times the built-in and the
+implementation under test together, a round of each in turn (``time_together``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -137,10 +138,29 @@ def extra_info(
     }
 
 
+def plan(prepared: Prepared, device: str, *, max_time_s: float = 1.0) -> timing.Plan:
+    """Warm ``prepared.call`` up and size its rounds, as the suites do (``timing.plan``)."""
+    return timing.plan(prepared.call, _timer(device), max_time_s=max_time_s)
+
+
+def time_together(
+    prepared: Sequence[Prepared], plans: Sequence[timing.Plan], device: str
+) -> list[list[float]]:
+    """Per-call seconds of each round of each prepared call, timed one round of each in turn
+    (``timing.time_interleaved``), all with the fewest rounds any plan has: a change in the
+    machine's speed meanwhile falls on them alike."""
+    rounds = min(p.rounds for p in plans)
+    plans = [replace(p, rounds=rounds) for p in plans]
+    return timing.time_interleaved([p.call for p in prepared], _timer(device), plans)
+
+
 def measure(
     prepared: Prepared, device: str, *, max_time_s: float = 1.0
 ) -> tuple[timing.Plan, list[float]]:
     """Time ``prepared.call`` outside pytest, as the suites do: plan, warm up, rounds."""
-    timer = timing.synchronizing_timer(timing.backend_for(device))
-    plan = timing.plan(prepared.call, timer, max_time_s=max_time_s)
-    return plan, timing.time_rounds(prepared.call, timer, plan)
+    plan_ = plan(prepared, device, max_time_s=max_time_s)
+    return plan_, time_together([prepared], [plan_], device)[0]
+
+
+def _timer(device: str) -> Callable[[], float]:
+    return timing.synchronizing_timer(timing.backend_for(device))

@@ -122,15 +122,30 @@ def time_rounds(call: Callable[[], object], timer: Callable[[], float], plan_: P
     The same loop pytest-benchmark's ``pedantic`` runs, for callers outside pytest
     (``verify bench``) and for the cross-checks.
     """
-    for _ in range(plan_.warmup_rounds):
-        for _ in range(plan_.iterations):
+    return time_interleaved([call], timer, [plan_])[0]
+
+
+def time_interleaved(
+    calls: Sequence[Callable[[], object]], timer: Callable[[], float], plans: Sequence[Plan]
+) -> list[list[float]]:
+    """Per-call seconds of each round, per call, timing one round of each call in turn.
+
+    After every call's warm-up rounds, round r of the first call, round r of the second, ...
+    then round r + 1: a change in the machine's speed while they are measured (a busy
+    neighbour on a shared host, a clock that drops) falls on all of them alike, so their
+    ratio keeps to the calls. A call whose plan has fewer rounds drops out when they are done.
+    """
+    for call, plan_ in zip(calls, plans, strict=True):
+        for _ in range(plan_.warmup_rounds * plan_.iterations):
             call()
-    samples = []
-    for _ in range(plan_.rounds):
-        start = timer()
-        for _ in range(plan_.iterations):
-            call()
-        samples.append((timer() - start) / plan_.iterations)
+    samples: list[list[float]] = [[] for _ in calls]
+    for round_ in range(max(p.rounds for p in plans)):
+        for call, plan_, seconds in zip(calls, plans, samples, strict=True):
+            if round_ < plan_.rounds:
+                start = timer()
+                for _ in range(plan_.iterations):
+                    call()
+                seconds.append((timer() - start) / plan_.iterations)
     return samples
 
 
