@@ -6,9 +6,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy import stats
 
 from verify import cli
+from verify.benchmarking import bench
 from verify.benchmarking.records import load_run
 
 ROOT = Path(__file__).parents[1]
@@ -51,6 +54,7 @@ def test_conforming_implementation_is_timed_beside_the_builtin(_verify, tmp_path
     assert done.stdout.startswith("conformance: ") and "conforms" in done.stdout
     rows = [line for line in done.stdout.splitlines() if line.startswith("| mse_loss-")]
     assert len(rows) == 3 and all("×" in row for row in rows)
+    assert all(any(f"| {w} (p = " in row for w in ("same", "slower", "faster")) for row in rows)
     run = load_run(output)
     assert {r.extra["implementation"] for r in run.records} == {
         "torch",
@@ -86,6 +90,8 @@ def test_unsupported_parameters_are_reported_not_failed(_verify):
         (["torch.nn.functional:mse_loss", "--contract", "softmax"], "no benchmark cases"),
         (["torch.nn.functional:mse_loss", "--contract", "mse_loss", "--max-time", "0"],
          "--max-time"),
+        (["torch.nn.functional:mse_loss", "--contract", "mse_loss", "--threshold", "-1"],
+         "--threshold"),
     ],
 )  # fmt: skip
 def test_usage_errors_are_one_line_exit_2(_verify, arguments, message):
@@ -108,3 +114,31 @@ def test_json_is_read_by_the_plot(_verify, tmp_path):
     assert plotted.returncode == 0, plotted.stderr
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads(output.read_text())["machine_info"]["verify_device_kind"]
+
+
+def test_paired_verdict_sees_a_15_percent_slowdown_through_a_machine_that_drifts_2x():
+    rng = np.random.default_rng(0)
+    drift = np.exp(rng.uniform(-0.7, 0.7, 40))  # the machine's speed, shared by both rounds
+    builtin = 1e-3 * drift * rng.lognormal(0, 0.01, 40)
+    target = 1.15e-3 * drift * rng.lognormal(0, 0.01, 40)
+    assert stats.mannwhitneyu(target, builtin).pvalue > 0.01  # unpaired: lost in the drift
+    verdict, p_value = bench.paired_verdict(list(builtin), list(target))
+    assert verdict == "slower" and p_value < 1e-6
+    assert bench.paired_verdict(list(target), list(builtin))[0] == "faster"
+    same = 1e-3 * drift * rng.lognormal(0, 0.01, 40)
+    assert bench.paired_verdict(list(builtin), list(same))[0] == "same"
+
+
+def test_paired_verdict_calls_a_significant_difference_under_the_threshold_same():
+    rng = np.random.default_rng(1)
+    builtin = 1e-3 * rng.lognormal(0, 0.01, 40)
+    target = 1.05 * builtin * rng.lognormal(0, 0.01, 40)  # 5% slower, every round
+    verdict, p_value = bench.paired_verdict(list(builtin), list(target))
+    assert verdict == "same" and p_value < 1e-6
+    assert bench.paired_verdict(list(builtin), list(target), threshold=0.03)[0] == "slower"
+
+
+def test_paired_verdict_without_enough_pairs_makes_no_test():
+    assert bench.paired_verdict([1.0] * 3, [2.0] * 3) == ("same", None)
+    assert bench.paired_verdict([1.0] * 10, [2.0] * 9) == ("same", None)
+    assert bench.paired_verdict([1.0] * 10, [1.0] * 10) == ("same", 1.0)

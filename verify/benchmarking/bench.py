@@ -1,7 +1,8 @@
 """``verify bench TARGET --contract NAME``: time an implementation beside the torch built-in.
 
     verify bench TARGET --contract NAME [--device cpu|cuda] [--dtype DTYPE ...]
-                 [--mode forward|forward+backward|both] [--max-time SECONDS] [--smoke]
+                 [--mode forward|forward+backward|both] [--max-time SECONDS] [--threshold F]
+                 [--smoke]
                  [--no-check] [--json PATH] [--markdown PATH]
 
 First checks TARGET against the contract (``verify.conformance``, hypothesis profile ``dev``,
@@ -9,8 +10,10 @@ float64 and float32 on the CPU, no claim specs): a deviating implementation is s
 the report says so above the table, and the exit status is 1. Then, for every benchmark case of
 the contract (``verify.benchmarking.cases``), times the built-in and TARGET together, a round of
 each in turn, with the suites' method (``verify.benchmarking.runner.time_together``: a change in
-the machine's speed falls on both alike), and prints per shape and mode
-both medians, TARGET's time over the built-in's, and each one's fraction of the copy bandwidth.
+the machine's speed falls on both alike), and prints per shape and mode both medians, TARGET's
+time over the built-in's, whether TARGET is slower or faster beyond ``--threshold`` (default
+10%) and significantly so (a paired test on the rounds: ``paired_verdict``), and each one's
+fraction of the copy bandwidth.
 ``--json`` writes the measurements in pytest-benchmark's JSON layout, so ``verify bench-table``,
 ``verify bench-plot`` and ``verify bench-compare`` read them.
 
@@ -23,11 +26,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from scipy import stats
 
 from verify import conformance, contracts, devices
 from verify.benchmarking import machine, runner, timing
@@ -36,6 +43,9 @@ from verify.benchmarking.summary import format_seconds
 from verify.loading import TargetError, load_target
 
 DTYPES = ("float32", "bfloat16", "float16")
+ALPHA = 0.01
+DEFAULT_THRESHOLD = 0.10
+MIN_PAIRS = 6
 
 
 class BenchUsageError(Exception):
@@ -128,12 +138,40 @@ def _percent(timed: Timed) -> str:
     return f"{timed.extra['fraction_of_copy']:.1%}"
 
 
-def table(pairs: list[tuple[Timed, Timed]]) -> str:
-    """Markdown: one row per case, mode and dtype with both medians and TARGET/built-in."""
+def paired_verdict(
+    builtin: Sequence[float], target: Sequence[float], threshold: float = DEFAULT_THRESHOLD
+) -> tuple[str, float | None]:
+    """'slower', 'faster' or 'same' for TARGET against the built-in, and the p-value.
+
+    The samples are rounds timed in turn (``time_together``), so round i of each ran at the
+    same moment. TARGET is 'slower' when the median per-round ratio exceeds ``1 + threshold``
+    and the Wilcoxon signed-rank test on the per-round log ratios (two-sided) gives
+    p < ``ALPHA``; 'faster' is the mirror image; else 'same'. The threshold is there because
+    the same function timed against itself differs by a few percent, consistently, with its
+    inputs at other addresses (up to 6% on the development VM). Fewer than ``MIN_PAIRS``
+    rounds: 'same' with no p-value (no test).
+    """
+    if len(builtin) != len(target) or len(builtin) < MIN_PAIRS:
+        return "same", None
+    log_ratios = [math.log(t / b) for b, t in zip(builtin, target, strict=True)]
+    if not any(log_ratios):
+        return "same", 1.0
+    p_value = float(stats.wilcoxon(log_ratios).pvalue)
+    ratio = math.exp(statistics.median(log_ratios))
+    if p_value < ALPHA and ratio > 1 + threshold:
+        return "slower", p_value
+    if p_value < ALPHA and ratio < 1 / (1 + threshold):
+        return "faster", p_value
+    return "same", p_value
+
+
+def table(pairs: list[tuple[Timed, Timed]], threshold: float = DEFAULT_THRESHOLD) -> str:
+    """Markdown: one row per case, mode and dtype with both medians, TARGET/built-in and
+    whether the difference is significant (``paired_verdict``)."""
     lines = [
-        "| case | shape | dtype | mode | built-in | target | target / built-in "
+        "| case | shape | dtype | mode | built-in | target | target / built-in | verdict "
         "| built-in % of copy | target % of copy |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for builtin, target in pairs:
         medians = [t.median_s for t in (builtin, target)]
@@ -141,11 +179,15 @@ def table(pairs: list[tuple[Timed, Timed]]) -> str:
             t.error[:80] if t.error else format_seconds(m)
             for t, m in zip((builtin, target), medians, strict=True)
         ]
-        ratio = f"{medians[1] / medians[0]:.2f}×" if all(medians) else "—"
+        ratio, verdict = "—", "—"
+        if all(medians):
+            ratio = f"{medians[1] / medians[0]:.2f}×"
+            word, p_value = paired_verdict(builtin.samples, target.samples, threshold)
+            verdict = word if p_value is None else f"{word} (p = {p_value:.1g})"
         lines.append(
             f"| {builtin.case.id} | {builtin.shape} | {devices.dtype_name(builtin.dtype)} | "
-            f"{builtin.mode} | {cells[0]} | {cells[1]} | {ratio} | {_percent(builtin)} | "
-            f"{_percent(target)} |"
+            f"{builtin.mode} | {cells[0]} | {cells[1]} | {ratio} | {verdict} | "
+            f"{_percent(builtin)} | {_percent(target)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -178,6 +220,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--mode", choices=[*MODES, "both"], default="both")
     parser.add_argument(
         "--max-time", type=float, default=0.5, help="seconds per measurement (default 0.5)"
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        metavar="FRACTION",
+        help="a significant difference beyond this is 'slower'/'faster' (default: %(default)s)",
     )
     parser.add_argument("--smoke", action="store_true", help="tiny shapes: checks it runs")
     parser.add_argument("--no-check", action="store_true", help="skip the conformance check")
@@ -214,6 +263,8 @@ def run(args: argparse.Namespace) -> int:
         raise BenchUsageError(f"--device {args.device}: {reason}")
     if args.max_time <= 0:
         raise BenchUsageError("--max-time must be positive")
+    if not args.threshold > 0:
+        raise BenchUsageError("--threshold must be a fraction above 0")
     try:
         fn = contracts.as_implementation(load_target(args.target), args.target)
     except TargetError as error:
@@ -235,7 +286,7 @@ def run(args: argparse.Namespace) -> int:
             for mode in modes:
                 both = [("torch", BUILTINS[case.loss]), (args.target, fn)]
                 pairs.append(tuple(time_together(both, case, args.device, dtype, mode, **options)))
-    rendered = table(pairs)
+    rendered = table(pairs, args.threshold)
     print(rendered, end="")
     if args.markdown:
         Path(args.markdown).write_text(f"{line}\n\n{rendered}")

@@ -130,17 +130,19 @@ def time_interleaved(
 ) -> list[list[float]]:
     """Per-call seconds of each round, per call, timing one round of each call in turn.
 
-    After every call's warm-up rounds, round r of the first call, round r of the second, ...
-    then round r + 1: a change in the machine's speed while they are measured (a busy
-    neighbour on a shared host, a clock that drops) falls on all of them alike, so their
-    ratio keeps to the calls. A call whose plan has fewer rounds drops out when they are done.
+    After every call's warm-up rounds, round r of each call, then round r + 1 of each in the
+    reverse order (A B, B A, A B, ...): a change in the machine's speed while they are
+    measured (a busy neighbour on a shared host, a clock that drops) falls on all of them
+    alike, and none is always the one that runs first, so their ratio keeps to the calls. A
+    call whose plan has fewer rounds drops out when they are done.
     """
     for call, plan_ in zip(calls, plans, strict=True):
         for _ in range(plan_.warmup_rounds * plan_.iterations):
             call()
     samples: list[list[float]] = [[] for _ in calls]
     for round_ in range(max(p.rounds for p in plans)):
-        for call, plan_, seconds in zip(calls, plans, samples, strict=True):
+        order = list(zip(calls, plans, samples, strict=True))
+        for call, plan_, seconds in order[:: -1 if round_ % 2 else 1]:
             if round_ < plan_.rounds:
                 start = timer()
                 for _ in range(plan_.iterations):
