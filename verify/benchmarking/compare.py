@@ -556,14 +556,15 @@ def report(
     baseline: BenchRun,
     current: BenchRun,
     baseline_label: str,
+    prog: str = PROG,
 ) -> int:
-    """Print the warnings (stderr), the table and the verdict line; write ``--markdown``;
-    the exit status: 1 when a benchmark regressed, else 0."""
+    """Print the warnings (stderr, as ``prog``), the table and the verdict line; write
+    ``--markdown``; the exit status: 1 when a benchmark regressed, else 0."""
     table = format_table(comparisons)
     if args.markdown:
         Path(args.markdown).write_text(table)
     for warning in setup_warnings(baseline.machine_info, current.machine_info, args.normalize):
-        print(f"{PROG}: warning: {warning}", file=sys.stderr)
+        print(f"{prog}: warning: {warning}", file=sys.stderr)
     print(table, end="")
     print(_verdict_line(comparisons, args, baseline_label))
     return 1 if any(c.verdict == "regression" for c in comparisons) else 0

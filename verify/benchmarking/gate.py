@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
             rechecks.append(recheck)
             suspects = [c.key for c in recheck if c.key in suspects and c.verdict == "regression"]
         confirmed = confirm(first, rechecks)
-        status = compare.report(confirmed, args, baseline, current, label)
+        status = compare.report(confirmed, args, baseline, current, label, PROG)
         if rechecks:
             flagged = sum(c.verdict == "regression" for c in first)
             cleared = flagged - sum(c.verdict == "regression" for c in confirmed)
