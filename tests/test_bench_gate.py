@@ -161,3 +161,6 @@ def test_gate_arguments_errors_are_one_line(tmp_path, capsys, monkeypatch):
     )
     assert gate_main(["bench-gate", "--recheck", "-1"]) == 2
     assert "--recheck must be 0 or more" in capsys.readouterr().err
+    (tmp_path / "benchmarks").mkdir()  # no saved run: said before any benchmark is timed
+    assert gate_main(["bench-gate", "--storage", str(tmp_path / "none")]) == 2
+    assert capsys.readouterr().err.startswith("verify bench-gate: error: benchmark storage folder")

@@ -32,7 +32,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from verify.benchmarking import compare
+from verify.benchmarking import compare, machine
 from verify.benchmarking.compare import Comparison
 
 PROG = "verify bench-gate"
@@ -113,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--recheck must be 0 or more, got {args.recheck}")
         if not BENCHMARKS.is_dir():
             raise ValueError(f"no {BENCHMARKS}/ folder here: run {PROG} from the project root")
+        if not args.baseline:  # before minutes of timing: is there anything to compare with?
+            compare.find_baselines(Path(args.storage), 1, device_kind=machine.device_kind())
         out = Path(args.out or tempfile.mkdtemp(prefix="bench-gate-"))
         out.mkdir(parents=True, exist_ok=True)
         pytest_args = [a for a in args.pytest_args if a != "--"]
