@@ -9,11 +9,12 @@ regressed, in a new process, up to ``K`` times (default 2): a regression fails t
 when every re-measurement confirms it (``confirm``).
 
 Why: the rank test sees the noise within one measurement, and pooling baseline runs sees how
-far runs spread, but a busy host can slow one benchmark for the few seconds it is measured.
-On the 2-core development VM, reruns of unchanged code against three pooled runs flagged 1
-and 16 of 52 benchmarks (medians of the same call moved 0.6× to 2.2× between runs, and within
-one process from 5.3 ms to 3.0 ms over a minute); a real slowdown is there each time it is
-measured, and a slow phase of the host seldom is.
+far runs spread, but a busy host can slow a benchmark for the seconds it is measured. A real
+slowdown is there each time it is measured; a slow spell of the host seldom is. On the 2-core
+development VM, three reruns of 52 unchanged benchmarks flagged 9, 11 and 17 regressions
+against three pooled runs, and re-timing cleared 6, 7 and 9 of them; the rest came from a
+spell that outlasted the re-timing, which only a pool of runs saved at other times covers
+(``benchmarks/results/README.md``).
 
 PYTEST_ARGS select and configure the benchmarks (``-k``, ``--bench-impl``, ``--bench-smoke``,
 ``--benchmark-max-time``...); the re-measurements pass them again with the suspects' node ids,
