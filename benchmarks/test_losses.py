@@ -39,12 +39,8 @@ def test_loss(benchmark, case, implementation, device, dtype, mode, smoke, budge
     median = benchmark.stats.stats.median if benchmark.stats else plan.single_call_s
     benchmark.extra_info.update(
         runner.extra_info(
-            case,
             prepared,
             implementation=label,
-            device=device,
-            dtype=dtype,
-            mode=mode,
             median_s=median,
             iterations=plan.iterations,
             copy=copy_bandwidth(device),

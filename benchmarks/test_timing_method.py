@@ -82,12 +82,8 @@ def test_median_agrees_with_independent_timers(
     ratios = {name: statistics.median(b[name] for b in blocks) for name in blocks[0]}
     benchmark.extra_info.update(
         runner.extra_info(
-            case,
             prepared,
             implementation="torch",
-            device=device,
-            dtype=dtype,
-            mode=mode,
             median_s=ours,
             iterations=plan.iterations,
             copy=copy_bandwidth(device),

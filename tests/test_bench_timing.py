@@ -216,12 +216,8 @@ def test_extra_info_names_every_documented_key():
     prepared = runner.prepare(case, cases.BUILTINS[case.loss], "cpu", torch.float32, "forward")
     copy = machine.CopyBandwidth("cpu", 2**20, 1e-4)
     info = runner.extra_info(
-        case,
         prepared,
         implementation="torch",
-        device="cpu",
-        dtype=torch.float32,
-        mode="forward",
         median_s=1e-3,
         iterations=1,
         copy=copy,

@@ -103,13 +103,13 @@ def time_together(
     for label, fn in implementations:
         try:
             prepared = runner.prepare(case, fn, device, dtype, mode, smoke=smoke)
-            ready.append((label, prepared, runner.plan(prepared, device, max_time_s=max_time_s)))
+            ready.append((label, prepared, runner.plan(prepared, max_time_s=max_time_s)))
         except Exception as error:  # the implementation under test failed
             results[label] = _failed(label, case, shape, mode, dtype, error)
     if not ready:
         return [results[label] for label, _ in implementations]
     try:
-        samples = runner.time_together([r[1] for r in ready], [r[2] for r in ready], device)
+        samples = runner.time_together([r[1] for r in ready], [r[2] for r in ready])
     except Exception as error:  # raised after planning: which one is not known
         samples = [[] for _ in ready]
         for label, *_ in ready:
@@ -118,12 +118,8 @@ def time_together(
         if label in results:
             continue
         extra = runner.extra_info(
-            case,
             prepared,
             implementation=label,
-            device=device,
-            dtype=dtype,
-            mode=mode,
             median_s=timing.median(seconds),
             iterations=plan.iterations,
             copy=copy,

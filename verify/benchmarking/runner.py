@@ -1,9 +1,9 @@
 """Turning a benchmark case into a timed call, and its measurement into a record.
 
 Used by the pytest-benchmark suites in ``benchmarks/`` (which hand ``Prepared.call`` to
-``benchmark.pedantic``) and by ``verify bench`` (which times it with ``measure``): both time the
-same closure with the same plan and timer; ``verify bench`` times the built-in and the
-implementation under test together, a round of each in turn (``time_together``).
+``benchmark.pedantic``) and by ``verify bench`` (which times it with ``plan`` and
+``time_together``): both time the same closure with the same plan and timer; ``verify bench``
+times the built-in and the implementation under test together, a round of each in turn.
 """
 
 from __future__ import annotations
@@ -28,13 +28,18 @@ def timer_name(device: str) -> str:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A case ready to time: the call (which takes the next input set each time), and sizes."""
+    """A case ready to time on a device, dtype and mode: the call (which takes the next input
+    set each time), and sizes."""
 
     call: Callable[[], None]
     copies: int
     input_bytes: int
     min_bytes: int
     shape: tuple[int, ...]
+    case: Case
+    device: str
+    dtype: torch.dtype
+    mode: str
 
 
 def size_for(device: str, smoke: bool) -> str:
@@ -85,7 +90,8 @@ def prepare(
         inputs[0].grad = None
         implementation(*inputs, **params).backward(cotangent)
 
-    return Prepared(forward_backward if backward else forward, copies, input_bytes, needed, shape)
+    call = forward_backward if backward else forward
+    return Prepared(call, copies, input_bytes, needed, shape, case, device, dtype, mode)
 
 
 def peak_memory(call: Callable[[], None], device: str) -> int | None:
@@ -101,13 +107,9 @@ def peak_memory(call: Callable[[], None], device: str) -> int | None:
 
 
 def extra_info(
-    case: Case,
     prepared: Prepared,
     *,
     implementation: str,
-    device: str,
-    dtype: torch.dtype,
-    mode: str,
     median_s: float,
     iterations: int,
     copy: CopyBandwidth,
@@ -115,13 +117,14 @@ def extra_info(
     """The record's ``extra_info`` (keys documented in ``verify.benchmarking.records``); on
     CUDA, one more call measures the peak memory."""
     achieved = prepared.min_bytes / median_s / 1e9
+    case, device = prepared.case, prepared.device
     return {
         "loss": case.loss,
         "variant": case.variant,
         "implementation": implementation,
         "device": device,
-        "dtype": str(dtype).removeprefix("torch."),
-        "mode": mode,
+        "dtype": str(prepared.dtype).removeprefix("torch."),
+        "mode": prepared.mode,
         "workload": case.workload.name,
         "shape": "x".join(str(n) for n in prepared.shape),
         "elements": int(torch.Size(prepared.shape).numel()),
@@ -138,28 +141,18 @@ def extra_info(
     }
 
 
-def plan(prepared: Prepared, device: str, *, max_time_s: float = 1.0) -> timing.Plan:
+def plan(prepared: Prepared, *, max_time_s: float = 1.0) -> timing.Plan:
     """Warm ``prepared.call`` up and size its rounds, as the suites do (``timing.plan``)."""
-    return timing.plan(prepared.call, _timer(device), max_time_s=max_time_s)
+    return timing.plan(prepared.call, _timer(prepared.device), max_time_s=max_time_s)
 
 
-def time_together(
-    prepared: Sequence[Prepared], plans: Sequence[timing.Plan], device: str
-) -> list[list[float]]:
-    """Per-call seconds of each round of each prepared call, timed one round of each in turn
-    (``timing.time_interleaved``), all with the fewest rounds any plan has: a change in the
-    machine's speed meanwhile falls on them alike."""
+def time_together(prepared: Sequence[Prepared], plans: Sequence[timing.Plan]) -> list[list[float]]:
+    """Per-call seconds of each round of each prepared call (all on one device), timed one
+    round of each in turn (``timing.time_interleaved``), all with the fewest rounds any plan
+    has: a change in the machine's speed meanwhile falls on them alike."""
     rounds = min(p.rounds for p in plans)
     plans = [replace(p, rounds=rounds) for p in plans]
-    return timing.time_interleaved([p.call for p in prepared], _timer(device), plans)
-
-
-def measure(
-    prepared: Prepared, device: str, *, max_time_s: float = 1.0
-) -> tuple[timing.Plan, list[float]]:
-    """Time ``prepared.call`` outside pytest, as the suites do: plan, warm up, rounds."""
-    plan_ = plan(prepared, device, max_time_s=max_time_s)
-    return plan_, time_together([prepared], [plan_], device)[0]
+    return timing.time_interleaved([p.call for p in prepared], _timer(prepared[0].device), plans)
 
 
 def _timer(device: str) -> Callable[[], float]:
