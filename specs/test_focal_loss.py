@@ -45,7 +45,14 @@ from torch import nn
 from verify import oracles, recording
 from verify import strategies as vs
 from verify.autodiff import assert_value_and_gradient, call_or_skip, value_and_grad
-from verify.devices import dtype_name, params_rounded, params_to_device, rounded, to_device
+from verify.devices import (
+    dtype_name,
+    params_rounded,
+    params_to_device,
+    rounded,
+    to_device,
+    to_numpy,
+)
 from verify.oracles import focal
 from verify.oracles.reduction import REDUCTIONS, expand_cotangent
 from verify.tolerances import (
@@ -54,6 +61,7 @@ from verify.tolerances import (
     compare,
     logsumexp_condition,
     loss_scale,
+    tolerance,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -134,18 +142,18 @@ def probability_focal_loss(p, targets, alpha=0.25, gamma=2.0, reduction="mean"):
     return _reduce(alpha_factor * (1 - p_t) ** gamma * bce, reduction)
 
 
-def nll_softmax_focal_loss(x, target, gamma=2.0, weight=None, ignore_index=-100, reduction="mean"):
+def nll_softmax_focal_loss(x, target, gamma=2.0, alpha=None, ignore_index=-100, reduction="mean"):
     """Multi-class focal loss as NLL of (1 − softmax)^γ·log_softmax (a widely copied form):
-    ``F.nll_loss((1 − p)**γ * log p, y, weight, ignore_index, reduction)``."""
+    ``F.nll_loss((1 − p)**γ * log p, y, weight=α, ignore_index, reduction)``."""
     log_p = F.log_softmax(x, dim=1)
     modulated = (1 - log_p.exp()) ** gamma * log_p
     return F.nll_loss(
-        modulated, target, weight=weight, ignore_index=ignore_index, reduction=reduction
+        modulated, target, weight=alpha, ignore_index=ignore_index, reduction=reduction
     )
 
 
 def gathered_softmax_focal_loss(
-    x, target, gamma=2.0, weight=None, ignore_index=-100, reduction="mean"
+    x, target, gamma=2.0, alpha=None, ignore_index=-100, reduction="mean"
 ):
     """mean(−α_y(1 − p_t)^γ log p_t) with p_t gathered at the target (the form of
     clcarwin/focal_loss_pytorch), with NLL's masking and weighted-mean denominator."""
@@ -153,7 +161,7 @@ def gathered_softmax_focal_loss(
     kept = target != ignore_index
     safe = torch.where(kept, target, torch.zeros_like(target))
     log_pt = log_p.gather(1, safe.unsqueeze(1)).squeeze(1)
-    w = torch.ones(x.shape[1], dtype=x.dtype, device=x.device) if weight is None else weight
+    w = torch.ones(x.shape[1], dtype=x.dtype, device=x.device) if alpha is None else alpha
     w_t = w[safe] * kept
     loss = torch.where(kept, -w_t * (1 - log_pt.exp()) ** gamma * log_pt, torch.zeros_like(log_pt))
     if reduction == "mean":
@@ -175,19 +183,22 @@ def explicit_pt(inputs, targets):
     return p * targets + (1 - p) * (1 - targets)
 
 
-SIGMOID_FOCAL = pytest.mark.parametrize(
-    "sigmoid_focal_loss", [torchvision_sigmoid_focal_loss], ids=["torchvision-style"]
+# torch has no focal loss: the specs check widely copied forms (replaced by --impl).
+SIGMOID_FOCAL = pytest.mark.implementations(
+    "sigmoid_focal_loss", {"torchvision-style": torchvision_sigmoid_focal_loss}
 )
 WRAPPED_FOCAL = pytest.mark.parametrize(
     "wrapped_focal_loss", [focal_loss_wrapping_bce], ids=["wraps-BCEWithLogitsLoss"]
 )
-SOFTMAX_FOCAL = pytest.mark.parametrize(
-    "softmax_focal_loss", [nll_softmax_focal_loss], ids=["nll-of-modulated-log-softmax"]
+SOFTMAX_FOCAL = pytest.mark.implementations(
+    "softmax_focal_loss", {"nll-of-modulated-log-softmax": nll_softmax_focal_loss}
 )
-SOFTMAX_FOCAL_FORMS = pytest.mark.parametrize(
+SOFTMAX_FOCAL_FORMS = pytest.mark.implementations(
     "softmax_focal_loss",
-    [nll_softmax_focal_loss, gathered_softmax_focal_loss],
-    ids=["nll-of-modulated-log-softmax", "gathered-mean"],
+    {
+        "nll-of-modulated-log-softmax": nll_softmax_focal_loss,
+        "gathered-mean": gathered_softmax_focal_loss,
+    },
 )
 
 # --------------------------------------------------------------------------------------------
@@ -394,6 +405,10 @@ def test_fl1_fractional_gamma_gradient_where_one_minus_pt_is_representable(
     )
 
 
+@pytest.mark.implementation_detail(
+    "the NaN gradient of the probability-space modulator is a defect of the torchvision "
+    "form; the contract's gradient is finite"
+)
 @pytest.mark.claim("FL-1")
 @SIGMOID_FOCAL
 @pytest.mark.dtypes(torch.float64, torch.float32)
@@ -502,9 +517,15 @@ def test_fl2_ratio_to_bce_is_the_modulating_factor(
     x, y, _ = data.draw(binary_cases(dtype, "none", min_n=1), label="case")
     x_t, y_t = to_device(x, device, dtype), to_device(y, device, dtype)
     fl = call_or_skip(sigmoid_focal_loss, x_t, y_t, alpha=alpha, gamma=gamma, reduction="none")
-    bce = call_or_skip(binary_cross_entropy_with_logits, x_t, y_t, reduction="none")
-    fl, bce = fl.detach().cpu().double().numpy(), bce.detach().cpu().double().numpy()
-    normal = bce >= torch.finfo(dtype).tiny
+    fl = fl.detach().cpu().double().numpy()
+    # Divide by the exact BCE where torch's own is accurate: the torchvision form multiplies
+    # torch's BCE, which loses precision for y = 0, x ≪ 0; a more accurate focal loss there
+    # must not fail for the reference's imprecision.
+    bce = oracles.binary_cross_entropy_with_logits(x, y, reduction="none")
+    torch_bce = call_or_skip(binary_cross_entropy_with_logits, x_t, y_t, reduction="none")
+    relative = tolerance(dtype, pointwise=True).rtol * (1.0 + np.abs(x))
+    accurate = np.abs(to_numpy(torch_bce) - bce) <= relative * bce
+    normal = (bce >= torch.finfo(dtype).tiny) & accurate
     expected = focal.alpha_factor(y, alpha) * focal.modulating_factor(x, y, gamma)
     assert_close(
         fl[normal] / bce[normal],
@@ -805,9 +826,14 @@ def softmax_focal_case(data, dtype, reduction, **overrides):
     return data.draw(vs.classification_cases(dtype, **{**options, **overrides}), label="case")
 
 
+def as_alpha(params):
+    """The cases' ``weight`` (the oracle's name) as the contract's ``alpha``."""
+    return {("alpha" if k == "weight" else k): v for k, v in params.items()}
+
+
 def check_softmax_focal(fn, case, device, dtype, gamma, what):
     x, y = to_device(case.scores, device, dtype), to_device(case.target, device)
-    params = params_to_device(case.params, device, dtype)
+    params = as_alpha(params_to_device(case.params, device, dtype))
     scores, ref = rounded(case.scores, dtype), params_rounded(case.params, dtype)
     g = rounded(case.cotangent, dtype)
     expected = focal.softmax_focal_loss(scores, case.target, gamma, **ref)
@@ -875,8 +901,8 @@ def test_fl6_gamma_zero_is_cross_entropy(
     )
     check_softmax_focal(softmax_focal_loss, case, device, dtype, 0.0, "softmax focal loss (γ = 0)")
 
-    def ce_ignoring_gamma(x, y, gamma, **params):
-        return cross_entropy(x, y, **params)
+    def ce_ignoring_gamma(x, y, gamma, alpha=None, **params):
+        return cross_entropy(x, y, weight=alpha, **params)
 
     check_softmax_focal(ce_ignoring_gamma, case, device, dtype, 0.0, "CrossEntropyLoss")
 
@@ -900,7 +926,7 @@ def test_fl6_ignored_positions_contribute_nothing(device, dtype, softmax_focal_l
     target[0] = ignore_index
     params = {k: v for k, v in case.params.items() if k != "ignore_index"}
     params["ignore_index"] = ignore_index
-    device_params = params_to_device(params, device, dtype)
+    device_params = as_alpha(params_to_device(params, device, dtype))
     y = to_device(target, device)
     ignored = target == ignore_index
     shifted = case.scores.copy()
@@ -931,6 +957,9 @@ def test_fl6_ignored_positions_contribute_nothing(device, dtype, softmax_focal_l
     assert_close(grad_shifted, grad, **common, what="gradient with ignored scores changed")
 
 
+@pytest.mark.implementation_detail(
+    "the float16 overflow is a property of the NLL form's backward, not of the contract"
+)
 @pytest.mark.claim("FL-6")
 @SOFTMAX_FOCAL
 @pytest.mark.dtypes(torch.float16)
@@ -945,7 +974,7 @@ def test_fl6_float16_backward_overflows(device, dtype, softmax_focal_loss):
         [to_device(scores, device, dtype), to_device(target, device)],
         cotangent=2.0,
         gamma=4.0,
-        weight=to_device(weight, device, dtype),
+        alpha=to_device(weight, device, dtype),
         reduction="sum",
     )
     expected = focal.softmax_focal_loss_vjp(scores, target, 2.0, 4.0, weight, reduction="sum")
@@ -958,6 +987,10 @@ def test_fl6_float16_backward_overflows(device, dtype, softmax_focal_loss):
     )
 
 
+@pytest.mark.implementation_detail(
+    "the NaN gradient at saturation is a defect of the common forms; the contract's "
+    "gradient is finite"
+)
 @pytest.mark.claim("FL-6")
 @SOFTMAX_FOCAL_FORMS
 @pytest.mark.dtypes(torch.float64)
@@ -1012,7 +1045,7 @@ def test_fl6_gradcheck(device, dtype, softmax_focal_loss, data):
         return
     x = to_device(case.scores, device, dtype, requires_grad=True)
     y = to_device(case.target, device)
-    params = params_to_device(case.params, device, dtype)
+    params = as_alpha(params_to_device(case.params, device, dtype))
     assert torch.autograd.gradcheck(lambda s: softmax_focal_loss(s, y, gamma, **params), (x,))
 
 

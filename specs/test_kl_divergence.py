@@ -362,6 +362,7 @@ def test_kl3_kl_of_a_distribution_to_itself_is_zero(device, dtype, kl_div, data)
     )
 
 
+@pytest.mark.implementation_detail("NaN from 0·(−inf) is torch's arithmetic where the target is 0")
 @pytest.mark.claim("KL-3")
 @F64_F32
 def test_kl3_log_input_must_be_finite(device, dtype, kl_div):
@@ -602,6 +603,9 @@ def test_kl5_log_target_equals_probability_target(device, dtype, kl_div, data):
             )
 
 
+@pytest.mark.implementation_detail(
+    "NaN from exp(−inf)·(−inf − x) is torch's arithmetic; the contract's value there is 0"
+)
 @pytest.mark.claim("KL-5")
 @pytest.mark.dtypes(torch.float64)
 @given(data=st.data())

@@ -756,7 +756,7 @@ PENALTY_ORACLES = {  # (R(w, λ), ∇R(w, λ)) in NumPy
 @pytest.mark.claim("OBJ-1")
 @pytest.mark.dtypes(torch.float64, torch.float32, torch.bfloat16)
 @pytest.mark.parametrize(("regularizer", "penalty"), list(PENALTIES.items()), ids=list(PENALTIES))
-@pytest.mark.parametrize("cross_entropy", [F.cross_entropy], ids=["functional"])
+@pytest.mark.implementations("cross_entropy", {"functional": F.cross_entropy})
 @given(data=st.data())
 def test_obj1_gradient_of_sum_is_sum_of_gradients(
     device, dtype, regularizer, penalty, cross_entropy, data

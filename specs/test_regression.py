@@ -22,49 +22,17 @@ import math
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from torch import nn
 
 from verify import recording
 from verify import strategies as vs
 from verify.autodiff import assert_value_and_gradient, value_and_grad
-from verify.contracts import as_implementation
 from verify.devices import rounded, to_device
 from verify.oracles import regression as oracle
 from verify.oracles.reduction import REDUCTIONS
 from verify.tolerances import assert_close, compare, loss_scale
-
-FORM_IDS = ["functional", "module"]
-L1_FORMS = [
-    as_implementation(F.l1_loss, "torch.nn.functional.l1_loss"),
-    as_implementation(nn.L1Loss, "torch.nn.L1Loss"),
-]
-MSE_FORMS = [
-    as_implementation(F.mse_loss, "torch.nn.functional.mse_loss"),
-    as_implementation(nn.MSELoss, "torch.nn.MSELoss"),
-]
-SMOOTH_L1_FORMS = [
-    as_implementation(F.smooth_l1_loss, "torch.nn.functional.smooth_l1_loss"),
-    as_implementation(nn.SmoothL1Loss, "torch.nn.SmoothL1Loss"),
-]
-HUBER_FORMS = [
-    as_implementation(F.huber_loss, "torch.nn.functional.huber_loss"),
-    as_implementation(nn.HuberLoss, "torch.nn.HuberLoss"),
-]
-
-
-def paired(first: list, second: list) -> list:
-    """Two losses of the same form together (ids ``functional`` and ``module``)."""
-    return [pytest.param(a, b, id=i) for a, b, i in zip(first, second, FORM_IDS, strict=True)]
-
-
-SMOOTH_L1_AND_HUBER = paired(SMOOTH_L1_FORMS, HUBER_FORMS)
-SMOOTH_L1_AND_MSE = paired(SMOOTH_L1_FORMS, MSE_FORMS)
-SMOOTH_L1_AND_L1 = paired(SMOOTH_L1_FORMS, L1_FORMS)
-L1_AND_MSE = paired(L1_FORMS, MSE_FORMS)
 
 MAGNITUDES = (1.0, 10.0, 1e2, 1e4, 1e8)
 MAX_N, MAX_SIDE = 4, 3
@@ -191,7 +159,6 @@ def check_against_oracle(
 
 @pytest.mark.claim("REG-1")
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize(("l1_loss", "mse_loss"), L1_AND_MSE)
 @given(data=st.data())
 def test_reg1_l1_and_mse_are_mean_absolute_and_squared_error(
     device, dtype, reduction, l1_loss, mse_loss, data
@@ -224,7 +191,6 @@ def test_reg1_l1_and_mse_are_mean_absolute_and_squared_error(
 
 
 @pytest.mark.claim("REG-1")
-@pytest.mark.parametrize("l1_loss", L1_FORMS, ids=FORM_IDS)
 def test_reg1_l1_gradient_at_a_tie_is_the_zero_subgradient(device, dtype, l1_loss):
     """Where x = y, L1's gradient is exactly 0: PyTorch takes sign(0) = 0 at the kink.
 
@@ -273,7 +239,6 @@ def away_from_kinks(draw, kink: float | None, *, n_max: int = 3, d_max: int = 3)
 
 @pytest.mark.claim("REG-1")
 @pytest.mark.dtypes(torch.float64)
-@pytest.mark.parametrize(("l1_loss", "mse_loss"), L1_AND_MSE)
 @given(data=st.data())
 def test_reg1_gradcheck_and_gradgradcheck(device, dtype, l1_loss, mse_loss, data):
     """L1 and MSE pass ``gradcheck`` and ``gradgradcheck`` in float64 (drawn reduction).
@@ -316,7 +281,6 @@ def smooth_l1_cases(draw, dtype: torch.dtype):
 
 @pytest.mark.claim("REG-2")
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize(("smooth_l1_loss", "huber_loss"), SMOOTH_L1_AND_HUBER)
 @given(data=st.data())
 def test_reg2_smooth_l1_and_huber_match_piecewise_definitions(
     device, dtype, reduction, smooth_l1_loss, huber_loss, data
@@ -383,7 +347,6 @@ def test_reg2_smooth_l1_and_huber_match_piecewise_definitions(
 
 @pytest.mark.claim("REG-2")
 @pytest.mark.dtypes(torch.float64, torch.float32)
-@pytest.mark.parametrize("smooth_l1_loss", SMOOTH_L1_FORMS, ids=FORM_IDS)
 @given(data=st.data())
 def test_reg2_inside_unit_interval_smooth_l1_is_half_mse(device, dtype, smooth_l1_loss, data):
     """Inside (−1, 1), SmoothL1(β=1) = 0.5·MSE, not MSE ("it is the L2 loss" up to a factor 1/2).
@@ -425,7 +388,6 @@ def boundary_offsets(dtype: torch.dtype) -> np.ndarray:
 
 @pytest.mark.claim("REG-2")
 @pytest.mark.dtypes(torch.float64, torch.float32)
-@pytest.mark.parametrize(("smooth_l1_loss", "huber_loss"), SMOOTH_L1_AND_HUBER)
 @given(data=st.data())
 def test_reg2_continuous_with_continuous_slope_at_beta(
     device, dtype, smooth_l1_loss, huber_loss, data
@@ -483,7 +445,6 @@ def test_reg2_continuous_with_continuous_slope_at_beta(
 
 
 @pytest.mark.claim("REG-2")
-@pytest.mark.parametrize("smooth_l1_loss", SMOOTH_L1_FORMS, ids=FORM_IDS)
 @given(data=st.data())
 def test_reg2_smooth_l1_within_beta_over_2_of_l1(device, dtype, smooth_l1_loss, data):
     """0 ≤ |d| − SmoothL1_β(d) ≤ β/2 for every d, so SmoothL1_β → L1 as β → 0.
@@ -517,7 +478,6 @@ def test_reg2_smooth_l1_within_beta_over_2_of_l1(device, dtype, smooth_l1_loss, 
 
 
 @pytest.mark.claim("REG-2")
-@pytest.mark.parametrize(("smooth_l1_loss", "l1_loss"), SMOOTH_L1_AND_L1)
 @given(data=st.data())
 def test_reg2_beta_zero_is_l1(device, dtype, smooth_l1_loss, l1_loss, data):
     """SmoothL1(β=0) is L1, values and gradients (subgradient 0 at ties), bit for bit.
@@ -549,7 +509,6 @@ def test_reg2_beta_zero_is_l1(device, dtype, smooth_l1_loss, l1_loss, data):
 
 @pytest.mark.claim("REG-2")
 @pytest.mark.dtypes(torch.float64)
-@pytest.mark.parametrize(("smooth_l1_loss", "huber_loss"), SMOOTH_L1_AND_HUBER)
 @given(data=st.data())
 def test_reg2_gradcheck_and_gradgradcheck(device, dtype, smooth_l1_loss, huber_loss, data):
     """SmoothL1 and Huber pass ``gradcheck`` and ``gradgradcheck`` in float64 away from β.
@@ -576,7 +535,6 @@ def test_reg2_gradcheck_and_gradgradcheck(device, dtype, smooth_l1_loss, huber_l
 
 
 @pytest.mark.claim("REG-3")
-@pytest.mark.parametrize(("smooth_l1_loss", "mse_loss"), SMOOTH_L1_AND_MSE)
 @given(data=st.data())
 def test_reg3_smooth_l1_gradient_bounded_mse_gradient_linear(
     device, dtype, smooth_l1_loss, mse_loss, data

@@ -100,7 +100,7 @@ def bitwise_or_close(actual, expected, *, device, what, **tolerances):
 
 @pytest.mark.claim("AG-1")
 @pytest.mark.parametrize("backward", list(BACKWARDS.values()), ids=list(BACKWARDS))
-@pytest.mark.parametrize("cross_entropy", [F.cross_entropy], ids=["functional"])
+@pytest.mark.implementations("cross_entropy", {"functional": F.cross_entropy})
 @given(data=st.data())
 def test_ag1_two_backward_passes_give_twice_the_gradient(
     device, dtype, backward, cross_entropy, data
@@ -374,7 +374,7 @@ def test_ag4_equal_counts_mean_over_k_is_full_batch_gradient(
 @pytest.mark.claim("AG-4")
 @pytest.mark.dtypes(torch.float64, torch.float32)
 @pytest.mark.parametrize("accumulate", [sum_over_global_count], ids=["sum/global-count"])
-@pytest.mark.parametrize("cross_entropy", [F.cross_entropy], ids=["functional"])
+@pytest.mark.implementations("cross_entropy", {"functional": F.cross_entropy})
 @given(data=st.data())
 def test_ag4_unequal_counts_sum_over_global_count_is_full_batch_gradient(
     device, dtype, accumulate, cross_entropy, data
@@ -397,7 +397,7 @@ AG4_COUNTEREXAMPLE = {  # micro-batch 1: one real token (then padding); micro-ba
 @pytest.mark.claim("AG-4")
 @pytest.mark.dtypes(torch.float64, torch.float32)
 @pytest.mark.parametrize("accumulate", [mean_over_k], ids=["mean/k"])
-@pytest.mark.parametrize("cross_entropy", [F.cross_entropy], ids=["functional"])
+@pytest.mark.implementations("cross_entropy", {"functional": F.cross_entropy})
 def test_ag4_unequal_counts_mean_over_k_is_not_full_batch_gradient(
     device, dtype, accumulate, cross_entropy
 ):
@@ -433,7 +433,7 @@ def test_ag4_unequal_counts_mean_over_k_is_not_full_batch_gradient(
 @pytest.mark.claim("AG-4")
 @pytest.mark.dtypes(torch.float64, torch.float32)
 @pytest.mark.parametrize("accumulate", [mean_over_k], ids=["mean/k"])
-@pytest.mark.parametrize("cross_entropy", [F.cross_entropy], ids=["functional"])
+@pytest.mark.implementations("cross_entropy", {"functional": F.cross_entropy})
 @given(data=st.data())
 def test_ag4_unequal_counts_mean_over_k_is_mean_of_micro_batch_means(
     device, dtype, accumulate, cross_entropy, data

@@ -120,19 +120,19 @@ def planted_softmax_focal(*, mean_over_all=False, gamma_on_pt=False):
     stay in the denominator, and class weights are not normalized); ``gamma_on_pt`` modulates
     by p^γ."""
 
-    def softmax_focal_loss(x, target, gamma=2.0, weight=None, ignore_index=-100, reduction="mean"):
+    def softmax_focal_loss(x, target, gamma=2.0, alpha=None, ignore_index=-100, reduction="mean"):
         log_p = F.log_softmax(x, dim=1)
         p = log_p.exp()
         modulated = (p if gamma_on_pt else 1 - p) ** gamma * log_p
         loss = F.nll_loss(
-            modulated, target, weight=weight, ignore_index=ignore_index, reduction="none"
+            modulated, target, weight=alpha, ignore_index=ignore_index, reduction="none"
         )
         if reduction != "mean":
             return _reduce(loss, reduction)
         if mean_over_all:
             return loss.mean()
         kept = target != ignore_index
-        w = torch.ones(x.shape[1], dtype=x.dtype, device=x.device) if weight is None else weight
+        w = torch.ones(x.shape[1], dtype=x.dtype, device=x.device) if alpha is None else alpha
         return loss.sum() / (w[torch.where(kept, target, 0)] * kept).sum()
 
     return softmax_focal_loss

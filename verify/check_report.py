@@ -2,17 +2,19 @@
 
 The text form is what ``verify check`` prints and what ``assert_conforms`` puts in its
 AssertionError: the verdict, the features exercised and unsupported, one line per check that
-did not pass (all checks with ``verbose``), each failure's counterexample with a snippet that
-reproduces it, and the diagnosis.
+failed, erred, was skipped or accepted as known (every check with ``verbose``), each failure's
+counterexample with a snippet that reproduces it, the diagnosis, notes, and an excerpt of what
+the implementation printed.
 """
 
 from __future__ import annotations
 
 import json
 
-from verify.conformance import Report, summary
+from verify.conformance.results import Report, summary
 
 MAX_SHOWN = 400  # characters of a counterexample array shown inline
+QUIET_STATUSES = ("passed", "unsupported")  # listed only with verbose (the header names them)
 
 
 def _short(value: object) -> str:
@@ -49,7 +51,7 @@ def render_text(report: Report, *, verbose: bool = False) -> str:
     if report.unsupported:
         lines.append(f"  unsupported (skipped): {', '.join(report.unsupported)}")
     for check in report.checks:
-        if check.status == "passed" and not verbose:
+        if check.status in QUIET_STATUSES and not verbose:
             continue
         message = f": {check.message}" if check.message else ""
         lines.append(f"  {check.status.upper():<11} {check.name}{message}")
@@ -58,6 +60,10 @@ def render_text(report: Report, *, verbose: bool = False) -> str:
     if report.diagnosis:
         lines.append("  diagnosis:")
         lines += [f"    {line}" for line in report.diagnosis]
+    lines += [f"  note: {note}" for note in report.notes]
+    if report.output:
+        lines.append(f"  the implementation printed {report.output['bytes']} bytes; excerpt:")
+        lines += [f"    | {line}" for line in report.output["excerpt"].splitlines()[:40]]
     return "\n".join(lines) + "\n"
 
 

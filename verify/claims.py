@@ -239,14 +239,6 @@ CATALOGUE: tuple[Claim, ...] = (
 BY_ID: dict[str, Claim] = {claim.id: claim for claim in CATALOGUE}
 
 
-def get(claim_id: str) -> Claim:
-    """The claim with ``claim_id``; KeyError with the known ids otherwise."""
-    try:
-        return BY_ID[claim_id]
-    except KeyError:
-        raise KeyError(f"unknown claim id {claim_id!r}") from None
-
-
 def markdown_table() -> str:
     """The README's claims table: id, claim, documented verdict."""
     lines = ["| id | claim | verdict |", "| --- | --- | --- |"]

@@ -38,14 +38,25 @@ class Param:
 
 @dataclass(frozen=True)
 class Implementation:
-    """A callable under test, normalized to ``call(*inputs, **params) -> Tensor``."""
+    """A callable under test, normalized to ``impl(*inputs, **params) -> Tensor``.
+
+    ``obj`` is what the user gave: a function (form 'functional'), or an ``nn.Module`` subclass
+    (form 'module'), instantiated with the params and called with the inputs. Keeping the object
+    itself (no closure) lets an implementation that pickles travel to a worker process.
+    """
 
     name: str
     form: str  # 'functional' or 'module'
-    call: Callable[..., torch.Tensor]
+    obj: Any
 
     def __call__(self, *inputs: torch.Tensor, **params: Any) -> torch.Tensor:
-        return self.call(*inputs, **params)
+        if self.form == "module":
+            return self.obj(**params)(*inputs)
+        return self.obj(*inputs, **params)
+
+    @property
+    def __name__(self) -> str:  # specs name implementations in their notes
+        return self.name
 
 
 @dataclass(frozen=True)
@@ -70,13 +81,11 @@ class Contract:
 
 def as_implementation(obj: Any, name: str | None = None) -> Implementation:
     """Normalize a function or an ``nn.Module`` subclass to the calling convention."""
+    if isinstance(obj, Implementation):
+        return obj
     label = name or f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', obj)}"
     if isinstance(obj, type) and issubclass(obj, nn.Module):
-
-        def call_module(*inputs: torch.Tensor, **params: Any) -> torch.Tensor:
-            return obj(**params)(*inputs)
-
-        return Implementation(label, "module", call_module)
+        return Implementation(label, "module", obj)
     if callable(obj):
         return Implementation(label, "functional", obj)
     raise TypeError(f"{label} is not callable")

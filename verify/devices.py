@@ -18,12 +18,6 @@ FLOATING_DTYPES: tuple[torch.dtype, ...] = (
     torch.float16,
     torch.bfloat16,
 )
-SHORT_NAMES = {
-    torch.float64: "f64",
-    torch.float32: "f32",
-    torch.float16: "f16",
-    torch.bfloat16: "bf16",
-}
 
 
 def is_available(device: str) -> bool:
@@ -40,11 +34,6 @@ def unavailable_reason(device: str) -> str | None:
     if is_available(device):
         return None
     return f"{device.upper()} not available"
-
-
-def available_devices() -> tuple[str, ...]:
-    """The devices of ``DEVICES`` present on this machine."""
-    return tuple(d for d in DEVICES if is_available(d))
 
 
 def dtype_name(dtype: torch.dtype) -> str:

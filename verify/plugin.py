@@ -11,7 +11,14 @@ What it adds to any pytest run:
   ``nll_loss``, ...) receives that contract's implementations: all contract arguments of one
   test take the same form together (ids ``functional`` and ``module``). ``--impl
   NAME=TARGET`` (repeatable) puts a user's implementation in place of contract NAME's (id
-  ``impl``), and deselects the specs that do not involve any such contract. A test argument
+  ``impl``), and deselects the specs that do not involve any such contract, and those marked
+  ``implementation_detail`` (they pin a property of torch's own implementation, not of the
+  contract). In the specs, a user's implementation that declines a feature (TypeError on the
+  keyword, NotImplementedError) makes the case skip as "unsupported: ..."; ``--impl-supports
+  NAME=FEATURE,...`` declares features that must not be declined.
+  ``@pytest.mark.implementations("name", {"id": fn, ...})`` gives a spec its own default
+  implementations of one contract argument (where torch has none, or only one form applies);
+  ``--impl`` replaces them too. A test argument
   ``conformance_target`` receives ``(contract name, implementation)`` pairs: the ``--impl``
   ones, or by default the torch functional form of every contract with a conformance suite.
 - **Claims.** ``@pytest.mark.claim("CE-1")`` ties a test to a catalogue claim (unknown ids are
@@ -25,6 +32,8 @@ What it adds to any pytest run:
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +53,41 @@ CLAIMS_KEY, DEVICE_KEY, DTYPE_KEY, OBSERVATION_KEY = (
 
 PROFILE_KEY = pytest.StashKey[str]()
 IMPLS_KEY = pytest.StashKey[dict[str, contracts.Implementation]]()
+SUPPORTS_KEY = pytest.StashKey[dict[str, frozenset[str]]]()
+UNSUPPORTED = "unsupported: "  # the skip reason of a declined call (verify.conformance.claims)
+_KEYWORD = re.compile(r"unexpected keyword argument '(\w+)'")
+
+
+@dataclass(frozen=True)
+class Declining:
+    """A user's implementation as the specs call it: a call that needs a feature it declines
+    (a keyword it does not take, NotImplementedError, a ValueError naming a keyword passed)
+    skips the case as unsupported, unless the feature was declared supported."""
+
+    impl: contracts.Implementation
+    params: frozenset[str]  # the contract's keyword parameters
+    declared: frozenset[str]  # keywords declared supported
+
+    @property
+    def __name__(self) -> str:
+        return self.impl.name
+
+    def __call__(self, *inputs: Any, **params: Any) -> Any:
+        try:
+            return self.impl(*inputs, **params)
+        except TypeError as error:
+            match = _KEYWORD.search(str(error))
+            keyword = match[1] if match else None
+            if keyword in self.params and keyword in params and keyword not in self.declared:
+                pytest.skip(f"{UNSUPPORTED}declines the keyword {keyword!r}")
+            raise
+        except NotImplementedError as error:
+            pytest.skip(f"{UNSUPPORTED}{type(error).__name__}: {str(error)[:200]}")
+        except ValueError as error:  # declined when it names a keyword the call passed
+            named = [k for k in params if k in self.params and k in str(error)]
+            if not named or set(named) & self.declared:
+                raise
+            pytest.skip(f"{UNSUPPORTED}{type(error).__name__}: {str(error)[:200]}")
 
 
 def _user_implementations(config: pytest.Config) -> dict[str, contracts.Implementation]:
@@ -55,6 +99,31 @@ def _user_implementations(config: pytest.Config) -> dict[str, contracts.Implemen
             raise pytest.UsageError(str(error)) from None
         chosen[name] = implementation
     return chosen
+
+
+def _declared(config: pytest.Config) -> dict[str, frozenset[str]]:
+    """``--impl-supports NAME=FEATURE,...`` as the keyword parameters each feature uses."""
+    declared = {}
+    for entry in config.getoption("impl_supports") or []:
+        name, sep, features = entry.partition("=")
+        if not sep or name not in SUITES:
+            raise pytest.UsageError(f"--impl-supports {entry!r}: expected NAME=FEATURE,...")
+        suite = SUITES[name]
+        known = {f.name: f.param for f in suite.features}
+        unknown = [f for f in features.split(",") if f and f not in known]
+        if unknown:
+            raise pytest.UsageError(f"--impl-supports {entry!r}: unknown feature(s) {unknown}")
+        declared[name] = frozenset(known[f] for f in features.split(",") if f and known[f])
+    return declared
+
+
+def _as_declining(config: pytest.Config, name: str) -> Declining:
+    contract = contracts.get(name)
+    return Declining(
+        config.stash[IMPLS_KEY][name],
+        frozenset(p.name for p in contract.params),
+        config.stash[SUPPORTS_KEY].get(name, frozenset()),
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -78,6 +147,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="test TARGET (module:attr or file.py:attr) as the implementation of contract NAME",
     )
     group.addoption(
+        "--impl-supports",
+        action="append",
+        metavar="NAME=FEATURE,...",
+        help="features the --impl implementation of NAME declares: a call needing them must run",
+    )
+    group.addoption(
         "--verify-results",
         metavar="PATH",
         help="write the outcome of every claim test (with errors and notes) to PATH as JSON",
@@ -87,10 +162,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claim(*ids): the catalogue claim(s) this spec verifies")
     config.addinivalue_line("markers", "dtypes(*dtypes): the floating dtypes this spec runs in")
+    config.addinivalue_line(
+        "markers",
+        "implementations(name, {id: fn}): this spec's default implementations of contract "
+        "argument NAME (--impl replaces them)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "implementation_detail(reason): pins a property of torch's own implementation, not of "
+        "the contract; not run on --impl implementations",
+    )
     profile = profiles.selected_profile(config.getoption("hypothesis_profile", None))
     settings.load_profile(profile)
     config.stash[PROFILE_KEY] = profile
     config.stash[IMPLS_KEY] = _user_implementations(config)
+    config.stash[SUPPORTS_KEY] = _declared(config)
     path = config.getoption("verify_results")
     if path and not hasattr(config, "workerinput"):  # the xdist controller, or a plain run
         config.pluginmanager.register(ResultsWriter(Path(path)), "verify-results-writer")
@@ -133,32 +219,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("device", _device_params(metafunc.config))
     if "dtype" in names:
         metafunc.parametrize("dtype", _dtype_params(metafunc))
-    explicit = {
-        name.strip()
-        for marker in metafunc.definition.iter_markers("parametrize")
-        for name in (
-            marker.args[0].split(",") if isinstance(marker.args[0], str) else marker.args[0]
-        )
-    }
-    users = metafunc.config.stash[IMPLS_KEY]
-    contract_args = [
-        n
-        for n in names
-        if n in contracts.CONTRACTS and n not in explicit and contracts.get(n).implementations
-    ]
-    if contract_args and users:
-        default = [
-            users.get(n) or contracts.get(n).implementation("functional") for n in contract_args
-        ]
-        metafunc.parametrize(contract_args, [pytest.param(*default, id="impl")])
-    elif contract_args:
-        sets = [
-            pytest.param(*(contracts.get(n).implementation(form) for n in contract_args), id=form)
-            for form in contracts.FORMS
-        ]
-        metafunc.parametrize(contract_args, sets)
+    _parametrize_contract_arguments(metafunc)
     if "conformance_target" in names:
-        targets = users or {
+        targets = metafunc.config.stash[IMPLS_KEY] or {
             n: contracts.get(n).implementation("functional")
             for n in SUITES
             if contracts.get(n).implementations  # torch has no focal loss to check by default
@@ -168,13 +231,63 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
 
 
+def _own_implementations(metafunc: pytest.Metafunc) -> dict[str, dict[str, Any]]:
+    return {
+        marker.args[0]: marker.args[1]
+        for marker in metafunc.definition.iter_markers("implementations")
+    }
+
+
+def _explicitly_parametrized(metafunc: pytest.Metafunc) -> set[str]:
+    return {
+        name.strip()
+        for marker in metafunc.definition.iter_markers("parametrize")
+        for name in (
+            marker.args[0].split(",") if isinstance(marker.args[0], str) else marker.args[0]
+        )
+    }
+
+
+def _parametrize_contract_arguments(metafunc: pytest.Metafunc) -> None:
+    """Contract arguments not parametrized explicitly: the user's implementation (id
+    ``impl``, the others torch's functional form), else the spec's own (``implementations``
+    marker), else torch's forms together (ids ``functional`` and ``module``)."""
+    own = _own_implementations(metafunc)
+    users = metafunc.config.stash[IMPLS_KEY]
+    names = [
+        n
+        for n in metafunc.fixturenames
+        if n in contracts.CONTRACTS
+        and n not in _explicitly_parametrized(metafunc)
+        and (n in own or n in users or contracts.get(n).implementations)
+    ]
+    torch_forms = [n for n in names if n not in own and n not in users]
+    mine = [n for n in names if n in users]
+    if mine:
+        values = [_as_declining(metafunc.config, n) for n in mine]
+        values += [contracts.get(n).implementation("functional") for n in torch_forms]
+        metafunc.parametrize(mine + torch_forms, [pytest.param(*values, id="impl")])
+    elif torch_forms:
+        sets = [
+            pytest.param(*(contracts.get(n).implementation(form) for n in torch_forms), id=form)
+            for form in contracts.FORMS
+        ]
+        metafunc.parametrize(torch_forms, sets)
+    for name in names:
+        if name in own and name not in users:
+            metafunc.parametrize(name, [pytest.param(v, id=k) for k, v in own[name].items()])
+
+
 def _claim_ids(item: pytest.Item) -> list[str]:
     return [claim_id for marker in item.iter_markers("claim") for claim_id in marker.args]
 
 
 def _involves_user_implementation(item: pytest.Item, users: dict[str, Any]) -> bool:
     arguments = getattr(item, "fixturenames", ())
-    return "conformance_target" in arguments or any(n in users for n in arguments)
+    if "conformance_target" in arguments:
+        return True
+    detail = item.get_closest_marker("implementation_detail") is not None
+    return not detail and any(n in users for n in arguments)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 PROFILE_ENV = "VERIFY_HYPOTHESIS_PROFILE"
 DEFAULT_PROFILE = "ci"
@@ -37,3 +37,18 @@ settings.register_profile("thorough", max_examples=2000, **_COMMON)
 def selected_profile(cli_choice: str | None) -> str:
     """The profile to load: the command line's, else the environment's, else ``ci``."""
     return cli_choice or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
+
+
+def without_shrinking(name: str) -> str:
+    """The profile ``name`` with shrinking off (``verify check``'s claim stage), except
+    ``thorough``, the budget a user raises to get shrunk claim counterexamples too."""
+    return name if name == "thorough" else f"{name}-unshrunk"
+
+
+for _name in ("dev", "ci"):
+    _parent = settings.get_profile(_name)
+    settings.register_profile(
+        without_shrinking(_name),
+        _parent,
+        phases=[p for p in _parent.phases if p is not Phase.shrink],
+    )

@@ -52,13 +52,22 @@ class Variant:
 
 
 @dataclass(frozen=True)
+class Edge:
+    """A fixed edge case: its name, inputs, and the optional features it needs."""
+
+    name: str
+    case: LossCase
+    features: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Suite:
     contract: str
     features: tuple[Feature, ...]
     cases: Callable[[torch.dtype, frozenset[str], str], st.SearchStrategy[LossCase]]
     bounds: Callable[[LossCase, np.ndarray], Bounds]
     variants: tuple[Variant, ...] = field(default_factory=tuple)
-    edges: Callable[[], list[tuple[str, LossCase, str | None]]] = lambda: []
+    edges: Callable[[], list[Edge]] = lambda: []
     # Inputs for finite differences, when the core cases can sit too close to a kink or edge.
     gradcheck_cases: Callable[[torch.dtype], st.SearchStrategy[LossCase]] | None = None
     core_reduction: str = "mean"  # the contract's default reduction: the core case uses it
@@ -66,7 +75,7 @@ class Suite:
     def smooth_cases(self, dtype: torch.dtype) -> st.SearchStrategy[LossCase]:
         if self.gradcheck_cases is not None:
             return self.gradcheck_cases(dtype)
-        return self.cases(dtype, frozenset(), "none")
+        return self.cases(dtype, frozenset(), self.core_reduction)
 
     def feature(self, name: str) -> Feature:
         return next(f for f in self.features if f.name == name)
@@ -78,8 +87,28 @@ REDUCTION_FEATURES = (
 )
 
 
-def _reduction_params(reduction: str) -> dict[str, Any]:
-    return {} if reduction == "mean" else {"reduction": reduction}
+def _reduction_params(reduction: str, default: str = "mean") -> dict[str, Any]:
+    """The ``reduction`` keyword, passed only when it is not the contract's default: an
+    implementation that declines the keyword still runs its core case."""
+    return {} if reduction == default else {"reduction": reduction}
+
+
+def _empty_batches(
+    inputs: np.ndarray, target: np.ndarray | None, default: str = "mean", **params: Any
+) -> list[Edge]:
+    """A batch of size 0 under the default reduction and each other one ('mean' is 0/0 = NaN,
+    'sum' is 0, 'none' is empty)."""
+    edges = []
+    for reduction in ("mean", "sum", "none"):
+        case = LossCase(
+            inputs[:0],
+            None if target is None else target[:0],
+            {**params, **_reduction_params(reduction, default)},
+        )
+        name = "empty_batch" if reduction == default else f"empty_batch, {reduction}"
+        features = () if reduction == default else (f"reduction={reduction}",)
+        edges.append(Edge(name, case, features))
+    return edges
 
 
 def _output_shape(positions: tuple[int, ...], reduction: str) -> tuple[int, ...]:
@@ -190,7 +219,7 @@ def _ce_ignored_counted(case: LossCase) -> np.ndarray:
     return total / count
 
 
-def _categorical_edges(log_probs: bool) -> list[tuple[str, LossCase, str | None]]:
+def _categorical_edges(log_probs: bool) -> list[Edge]:
     """Every target ignored ('mean' is 0/0 = NaN, 'sum' is 0, no gradient) and an empty batch."""
     rng = np.random.default_rng(0)
     scores = rng.normal(size=(3, 4))
@@ -198,18 +227,18 @@ def _categorical_edges(log_probs: bool) -> list[tuple[str, LossCase, str | None]
         scores = oracles.log_softmax(scores, axis=1)
     ignored = np.full(3, -100)
     return [
-        ("all_ignored, mean", LossCase(scores, ignored, {"ignore_index": -100}), "ignore_index"),
-        (
+        Edge(
+            "all_ignored, mean",
+            LossCase(scores, ignored, {"ignore_index": -100}),
+            ("ignore_index",),
+        ),
+        Edge(
             "all_ignored, sum",
             LossCase(scores, ignored, {"ignore_index": -100, "reduction": "sum"}),
-            "ignore_index",
+            ("ignore_index", "reduction=sum"),
         ),
-        ("empty_batch", LossCase(scores[:0], ignored[:0]), None),
+        *_empty_batches(scores, ignored),
     ]
-
-
-def _empty_batch(inputs: np.ndarray, target: np.ndarray) -> list[tuple[str, LossCase, str | None]]:
-    return [("empty_batch", LossCase(inputs[:0], target[:0]), None)]
 
 
 CROSS_ENTROPY = Suite(
@@ -347,7 +376,7 @@ BINARY_CROSS_ENTROPY_WITH_LOGITS = Suite(
     ),
     lambda dtype, features, reduction: _binary_cases(dtype, features, reduction, True),
     lambda case, inputs: _binary_bounds(case, inputs, True),
-    edges=lambda: _empty_batch(np.zeros((2, 3)), np.zeros((2, 3))),
+    edges=lambda: _empty_batches(np.zeros((2, 3)), np.zeros((2, 3))),
     variants=(
         Variant("pos_weight applied to the negative term", _bce_logits_pos_weight_on_negatives),
         Variant("expects probabilities, not logits", _bce_logits_expects_probabilities),
@@ -363,9 +392,9 @@ BINARY_CROSS_ENTROPY = Suite(
     ),
     lambda dtype, features, reduction: _binary_cases(dtype, features, reduction, False),
     lambda case, inputs: _binary_bounds(case, inputs, False),
-    edges=lambda: _empty_batch(np.full((2, 3), 0.5), np.zeros((2, 3))),
+    edges=lambda: _empty_batches(np.full((2, 3), 0.5), np.zeros((2, 3))),
     # Finite differences step 1e-6 either side: keep p well inside (0, 1).
-    gradcheck_cases=lambda dtype: _binary_cases(dtype, frozenset(), "none", False, 1e-2),
+    gradcheck_cases=lambda dtype: _binary_cases(dtype, frozenset(), "mean", False, 1e-2),
     variants=tuple(
         Variant(f"probabilities clamped to [eps, 1−eps] with eps ≈ {eps:g}", _bce_clamped(eps))
         for eps in (1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-12)
@@ -424,7 +453,7 @@ KL_DIV = Suite(
     ),
     _kl_cases,
     _kl_bounds,
-    edges=lambda: _empty_batch(np.full((2, 3), -np.log(3)), np.full((2, 3), 1 / 3)),
+    edges=lambda: _empty_batches(np.full((2, 3), -np.log(3)), np.full((2, 3), 1 / 3)),
     variants=(
         Variant("'batchmean' computed as 'mean' (divides by N·C)", _kl_mean_for_batchmean),
         Variant("input and target swapped (KL(q‖p) instead of KL(p‖q))", _kl_swapped),
@@ -536,8 +565,8 @@ def _regression_suite(
         lambda dtype, feats, reduction: _regression_cases(dtype, feats, reduction, param),
         lambda case, inputs: _regression_bounds(case, inputs, power, param),
         variants=_regression_variants(oracle, param),
-        edges=lambda: _empty_batch(np.zeros((2, 3)), np.zeros((2, 3))),
-        gradcheck_cases=lambda dtype: _regression_cases(dtype, frozenset(), "none", None, True),
+        edges=lambda: _empty_batches(np.zeros((2, 3)), np.zeros((2, 3))),
+        gradcheck_cases=lambda dtype: _regression_cases(dtype, frozenset(), "mean", None, True),
     )
 
 
@@ -554,7 +583,7 @@ def _sigmoid_focal_cases(
     draw: st.DrawFn, dtype: torch.dtype, features: frozenset[str], reduction: str
 ) -> LossCase:
     shape = (draw(st.integers(1, 5)), draw(st.integers(1, 4)))
-    params: dict[str, Any] = {"reduction": reduction}
+    params = _reduction_params(reduction, default="none")
     if "alpha" in features:
         params["alpha"] = draw(st.floats(0.0, 1.0) | st.just(-1.0))
     if "gamma" in features:
@@ -612,11 +641,14 @@ SIGMOID_FOCAL_LOSS = Suite(
         Variant("α ignored (α_t = 1)", _focal_without_alpha),
     ),
     edges=lambda: [
-        (
-            "empty_batch",
-            LossCase(np.zeros((0, 3)), np.zeros((0, 3)), {"reduction": "mean"}, np.ones(())),
-            None,
-        )
+        *_empty_batches(np.zeros((2, 3)), np.zeros((2, 3)), default="none"),
+        # (1 − p_t)^γ with 0 < γ < 1 has an infinite derivative where p_t rounds to 1; the
+        # loss's gradient there is finite (tiny). Computed in probability space it is NaN.
+        Edge(
+            "saturated logits, γ = 0.5",
+            LossCase(np.array([[40.0, -40.0]]), np.array([[1.0, 0.0]]), {"gamma": 0.5}),
+            ("gamma",),
+        ),
     ],
     core_reduction="none",
 )
@@ -654,7 +686,16 @@ SOFTMAX_FOCAL_LOSS = Suite(
     ),
     _softmax_focal_cases,
     _softmax_focal_bounds,
-    edges=lambda: _categorical_edges(False),
+    edges=lambda: [
+        *_categorical_edges(False),
+        # As for the sigmoid form: 0 < γ < 1 at a saturated softmax (p_y = 1 to working
+        # precision, and a confident wrong prediction through the other class).
+        Edge(
+            "saturated softmax, γ = 0.5",
+            LossCase(np.array([[0.0, 50.0], [50.0, 0.0]]), np.array([1, 1]), {"gamma": 0.5}),
+            ("gamma",),
+        ),
+    ],
 )
 
 # --- softmax and log_softmax (one input, no target) ----------------------------------------
@@ -693,9 +734,9 @@ def _along_batch(oracle: Callable[..., np.ndarray]) -> Callable[[LossCase], np.n
     return value
 
 
-def _normalization_edges() -> list[tuple[str, LossCase, str | None]]:
+def _normalization_edges() -> list[Edge]:
     empty = np.zeros((0, 3))
-    return [("empty_batch", LossCase(empty, None, {"dim": 1}, empty), None)]
+    return [Edge("empty_batch", LossCase(empty, None, {"dim": 1}, empty))]
 
 
 SOFTMAX = Suite(

@@ -63,6 +63,15 @@ class Comparison:
         return self.ratio <= 1.0
 
 
+# Finite differences in float64, the conformance engine's check that an implementation's
+# gradient agrees with its own values: central differences with step FD_STEP have truncation
+# error of order step² and rounding error of order u·|f|/step ≈ 1e-10·|f|; the bound is
+# torch.autograd.gradcheck's default (eps 1e-6, atol 1e-5, rtol 1e-3), which leaves room for
+# both on the smooth inputs that check draws.
+FD_STEP = 1e-6
+FD_TOLERANCE = Tolerance(rtol=1e-3, atol=1e-5)
+
+
 def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
     """The dtype the arithmetic is done in: float32 for the 16-bit floating dtypes."""
     return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype

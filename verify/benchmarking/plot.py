@@ -25,7 +25,6 @@ from verify.benchmarking.summary import fraction_of_copy, load_results, loss_lab
 PROG = "verify bench-plot"
 DEFAULT_OUTPUT = "bench.png"
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
-SERIES_FIELDS = ("loss", "implementation", "mode", "dtype", "device")
 
 
 class MissingMatplotlib(ImportError):
