@@ -432,6 +432,7 @@ class _Runner:
     def __init__(self, ctx: _Context, report: Report):
         self.ctx, self.report = ctx, report
         self.unsupported: set[str] = set()
+        self.progress: Any = None  # PROGRESS HOOK (verify.progress.Progress): told of each check
 
     def add(self, name: str, label: str, run: Callable[[], CheckResult]) -> None:
         if label in self.unsupported:
@@ -442,6 +443,8 @@ class _Runner:
         if result.status == "unsupported":
             self.unsupported.add(label)
         self.report.checks.append(result)
+        if self.progress is not None:  # PROGRESS HOOK
+            self.progress.advance(name)
 
     def device_dtype(self, device: str, dtype: torch.dtype) -> None:
         ctx, suite = self.ctx, self.ctx.suite
@@ -504,6 +507,7 @@ def check(
     supports: Iterable[str] = (),
     claims: bool = True,
     known_deviations: dict[str, str] | None = None,
+    progress: Any = None,  # PROGRESS HOOK: a verify.progress.Progress, told of each check
 ) -> Report:
     """Check ``fn`` (a function or an ``nn.Module`` subclass) against ``contract``."""
     spec = contracts.get(contract)
@@ -512,7 +516,10 @@ def check(
     ctx = _Context(impl, target or target_name(fn), suite, spec, frozenset(supports), profile)
     report = Report(ctx.target, contract)
     runner = _Runner(ctx, report)
+    runner.progress = progress  # PROGRESS HOOK
     dtypes = tuple(dtypes)
+    if progress is not None:
+        progress.start(f"checking {ctx.target} against {contract}")
     for device in devices_:
         reason = devices.unavailable_reason(device)
         for dtype in dtypes:
@@ -524,6 +531,8 @@ def check(
             runner.device_dtype(device, dtype)
         if claims and not reason:
             report.checks += claim_checks(impl, contract, device, dtypes, profile)
+            if progress is not None:  # PROGRESS HOOK
+                progress.advance(f"claim specs@{device}")
     report.unsupported = sorted(runner.unsupported)
     report.exercised = ["core"] + [
         f.name for f in suite.features if f.name not in runner.unsupported
@@ -532,6 +541,8 @@ def check(
     if known_deviations is not None:
         apply_known_deviations(report, known_deviations)
     report.verdict = _verdict(report)
+    if progress is not None:  # PROGRESS HOOK
+        progress.finish(report.verdict)
     return report
 
 
