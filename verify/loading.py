@@ -1,14 +1,18 @@
 """Loading an implementation under test from a TARGET string.
 
 TARGET is ``package.module:attr`` (imported) or ``path/to/file.py:attr`` (loaded from the file);
-``attr`` may be dotted (``module:Class.method``). Anything that goes wrong here is the user's
-input, reported as a ``TargetError`` with a one-line message (the CLI exits 2).
+``attr`` may be dotted (``module:Class.method``). A module is looked for in the current
+directory first, as ``python -m`` does, so ``my_package.losses:fn`` works from the folder
+holding ``my_package/`` whether the command is ``verify``, ``pytest`` or ``python -m pytest``.
+Anything that goes wrong here is the user's input, reported as a ``TargetError`` with a
+one-line message (the CLI exits 2).
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -37,7 +41,12 @@ def _load_module(location: str) -> Any:
         finally:
             sys.path.pop(0)
         return module
-    return importlib.import_module(location)
+    here = os.getcwd()
+    sys.path.insert(0, here)
+    try:
+        return importlib.import_module(location)
+    finally:
+        sys.path.remove(here)  # the first occurrence: the one inserted above
 
 
 def load_target(target: str) -> Any:
