@@ -1,15 +1,15 @@
 """The ``verify`` command.
 
-    verify claims [--device cpu|cuda|all] [--profile dev|ci|thorough] [--json PATH]
-                  [--markdown PATH] [--workers N] [--specs DIR] [-- PYTEST_ARGS...]
+    verify claims [--device cpu|cuda|all] [--profile dev|ci|random|thorough] [--json PATH]
+                  [--markdown PATH] [--workers N] [--specs DIR] [-q] [-- PYTEST_ARGS...]
 
 runs the claim specs through pytest (on every available device, absent ones shown as
 skipped) and prints the table of ``verify.report``. Exit status: 0 when every observation
 matches its documented verdict, 1 when one deviates or the run itself failed.
 
     verify check TARGET --contract NAME [--device cpu|cuda|all] [--dtype DTYPE ...]
-                 [--profile dev|ci|thorough] [--supports FEATURE,...]
-                 [--known-deviations PATH] [--no-claims] [--json PATH] [--markdown PATH]
+                 [--profile dev|ci|random|thorough] [--supports FEATURE,...]
+                 [--known-deviations PATH] [--no-claims] [--json PATH] [--markdown PATH] [-q]
 
 checks an implementation (``package.module:attr`` or ``path/to/file.py:attr``) against a
 contract and prints the conformance report (``verify.conformance``). Exit status: 0 when it
@@ -30,7 +30,11 @@ time an implementation beside the built-in, gate a benchmark run against a saved
 they fail, and render saved pytest-benchmark runs as a table or a picture.
 
 Usage errors (unknown contract, a TARGET that cannot be imported or is not callable, a bad
-known-deviations file) exit 2 with one line on stderr and no traceback.
+known-deviations file, an output path whose folder is missing, a named device that is not
+present) exit 2 with one line on stderr and no traceback, before any work starts: each
+command's ``validate_*`` runs first, and torch, SciPy and the benchmarking code are imported
+only by the commands that need them. Long commands show their progress on stderr
+(``verify.progress``); ``-q`` silences it.
 """
 
 from __future__ import annotations
@@ -51,12 +55,8 @@ from verify.loading import TargetError, load_target
 from verify.preflight import DEVICE_NAMES, DTYPE_NAMES, UsageError
 from verify.progress import Progress
 
-# Heavy modules (torch, SciPy, the benchmarking code) are imported inside the commands that
-# need them, so that `verify --help`, `verify contracts` and usage errors answer at once.
-
 PYTEST_NO_TESTS = 5
 POLL_S = 0.2
-DEFAULT_PROFILE = "ci"  # verify.profiles.DEFAULT_PROFILE, without importing hypothesis
 
 
 def _specs_dir(given: str | None) -> Path:
