@@ -105,28 +105,35 @@ def _pytest_command(args: argparse.Namespace, results: Path, progress_file: Path
     return command + args.pytest_args
 
 
+def _new_lines(path: Path, position: int) -> tuple[list[str], int]:
+    """The complete lines appended to ``path`` since ``position``, and the new position."""
+    if not path.exists():
+        return [], position
+    with path.open() as file:
+        file.seek(position)
+        text = file.read()
+    complete = text[: text.rfind("\n") + 1]  # a line being written is read next time
+    return complete.splitlines(), position + len(complete.encode())
+
+
 def _follow_pytest(command: list[str], progress_file: Path, progress: Progress) -> tuple[int, str]:
     """Run pytest, turning the lines its verify plugin appends to ``progress_file`` (``total N``,
     then one ``done OUTCOME NODEID`` per test) into progress; its exit status and output."""
     with tempfile.TemporaryFile("w+") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, text=True)
-        position, failed = 0, 0
+        position, failed, finished = 0, 0, False
         progress.start("claim specs")
-        while True:
+        while not finished:
             finished = process.poll() is not None
-            if progress_file.exists():
-                with progress_file.open() as lines:
-                    lines.seek(position)
-                    for line in iter(lines.readline, ""):
-                        kind, _, rest = line.rstrip("\n").partition(" ")
-                        if kind == "total":
-                            progress.total = int(rest)
-                        elif kind == "done":
-                            failed += rest.startswith("failed")
-                            progress.advance(rest.partition(" ")[2])
-                    position = lines.tell()
-            if finished:
-                break
+            lines, position = _new_lines(progress_file, position)
+            for line in lines:
+                kind, _, rest = line.partition(" ")
+                if kind == "total":
+                    progress.set_total(int(rest))
+                elif kind == "done":
+                    outcome, _, test = rest.partition(" ")
+                    failed += outcome == "failed"
+                    progress.advance(test)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(POLL_S)
         progress.finish(f"{failed} failed" if failed else "")

@@ -4,8 +4,9 @@ On a terminal one line is redrawn in place (at most ten times a second); when st
 terminal (CI logs, pipes) plain lines are printed: one when a stage starts, one at each tenth
 of a known total, and one when it ends. ``quiet=True`` (the commands' ``-q``) prints nothing.
 
-A stage is ``start(stage, total)`` (``total`` may be unknown: ``None``), any number of
-``advance(label)`` calls, each one unit of work done (``label`` names it), and ``finish()``.
+A stage is ``start(stage, total)`` (``total`` may be unknown: ``None``, and given later with
+``set_total``), any number of ``advance(label)`` calls, each one unit of work done (``label``
+names it), and ``finish(summary)``.
 Plain code rather than ``rich`` or ``tqdm``: one line on stderr is all that is needed, the
 plain-lines mode for logs is what neither gives as such, and the command's start-up stays free
 of another import and another dependency.
@@ -48,6 +49,10 @@ class Progress:
             self._line(f"{stage}: started{of}")
         self._draw("", force=True)
 
+    def set_total(self, total: int) -> None:
+        """The stage's total, once it is known (e.g. after pytest has collected)."""
+        self.total = total
+
     def advance(self, label: str = "", n: int = 1) -> None:
         """``n`` more units of work done; ``label`` names the last one."""
         self.done += n
@@ -62,8 +67,9 @@ class Progress:
     def finish(self, summary: str = "") -> None:
         """End the stage: its count, time taken and ``summary``."""
         self._clear()
+        of = f"/{self.total}" if self.total is not None else ""
         tail = f", {summary}" if summary else ""
-        self._line(f"{self.stage}: done {self._count()} in {self._elapsed()}{tail}")
+        self._line(f"{self.stage}: done {self.done}{of} in {self._elapsed()}{tail}")
 
     def _count(self) -> str:
         if self.total is None:
