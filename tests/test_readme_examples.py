@@ -44,7 +44,9 @@ def verify_command_lines() -> list[str]:
     lines = [
         line.split("#")[0].strip() for block in shell_blocks(README) for line in block.splitlines()
     ]
-    table = re.findall(r"`(verify [^`]+)`", README)
+    # Inline code: command lines, not mentions of a command ("`verify check` prints ...").
+    inline = [" ".join(c.split()) for c in re.findall(r"`(verify [^`]+)`", README)]
+    table = [c for c in inline if len(c.split()) > 2]
     return sorted({line for line in [*lines, *table] if line.startswith("verify ")})
 
 
