@@ -1,14 +1,18 @@
 """Loading an implementation under test from a TARGET string.
 
 TARGET is ``package.module:attr`` (imported) or ``path/to/file.py:attr`` (loaded from the file);
-``attr`` may be dotted (``module:Class.method``). Anything that goes wrong here is the user's
-input, reported as a ``TargetError`` with a one-line message (the CLI exits 2).
+``attr`` may be dotted (``module:Class.method``). A module is looked for in the current
+directory first, as ``python -m`` does, so ``my_package.losses:fn`` works from the folder
+holding ``my_package/`` whether the command is ``verify``, ``pytest`` or ``python -m pytest``.
+Anything that goes wrong here is the user's input, reported as a ``TargetError`` with a
+one-line message (the CLI exits 2).
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -37,14 +41,42 @@ def _load_module(location: str) -> Any:
         finally:
             sys.path.pop(0)
         return module
-    return importlib.import_module(location)
+    here = os.getcwd()
+    sys.path.insert(0, here)
+    try:
+        return importlib.import_module(location)
+    finally:
+        sys.path.remove(here)  # the first occurrence: the one inserted above
+
+
+def _split(target: str) -> tuple[str, str]:
+    location, sep, attribute = target.rpartition(":")
+    if not sep or not location or not attribute:
+        raise TargetError(f"TARGET must be module:attr or path/file.py:attr, got {target!r}")
+    return location, attribute
+
+
+def locate_target(target: str) -> None:
+    """TargetError unless ``target`` is well formed and names a file or a top-level module that
+    exists; nothing of it is run (the harness leaves that to a worker process)."""
+    location, _ = _split(target)
+    if location.endswith(".py") or "/" in location or "\\" in location:
+        if not Path(location).is_file():
+            raise TargetError(f"no such file: {location}")
+        return
+    top = location.split(".")[0]
+    sys.path.insert(0, os.getcwd())
+    try:
+        found = importlib.util.find_spec(top) is not None
+    finally:
+        sys.path.pop(0)
+    if not found:
+        raise TargetError(f"cannot import {location}: ModuleNotFoundError: no module named {top!r}")
 
 
 def load_target(target: str) -> Any:
     """The object named by ``target`` (see the module docstring); callable or TargetError."""
-    location, sep, attribute = target.rpartition(":")
-    if not sep or not location or not attribute:
-        raise TargetError(f"TARGET must be module:attr or path/file.py:attr, got {target!r}")
+    location, attribute = _split(target)
     try:
         obj = _load_module(location)
     except TargetError:

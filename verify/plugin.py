@@ -26,12 +26,17 @@ What it adds to any pytest run:
   worst error against its tolerance and notes as JSON, which ``verify claims`` turns into its
   table.
 - **Hypothesis profiles** (``verify.profiles``): ``ci`` unless ``--hypothesis-profile`` or
-  ``VERIFY_HYPOTHESIS_PROFILE`` says otherwise.
+  ``VERIFY_HYPOTHESIS_PROFILE`` says otherwise. ``--hypothesis-seed N`` is honoured under
+  every profile; a random profile's run draws a seed, shows it in the header and, when a test
+  failed, prints the option that reruns it.
+- **Progress.** ``--verify-progress PATH`` appends ``total N`` once collected, then one line
+  ``done OUTCOME NODEID`` per finished test, which ``verify claims`` turns into its progress.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +57,7 @@ CLAIMS_KEY, DEVICE_KEY, DTYPE_KEY, OBSERVATION_KEY = (
 )
 
 PROFILE_KEY = pytest.StashKey[str]()
+SEED_KEY = pytest.StashKey["str | None"]()
 IMPLS_KEY = pytest.StashKey[dict[str, contracts.Implementation]]()
 SUPPORTS_KEY = pytest.StashKey[dict[str, frozenset[str]]]()
 UNSUPPORTED = "unsupported: "  # the skip reason of a declined call (verify.conformance.claims)
@@ -157,8 +163,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="write the outcome of every claim test (with errors and notes) to PATH as JSON",
     )
+    group.addoption(
+        "--verify-progress",
+        metavar="PATH",
+        help="append 'total N', then 'done OUTCOME NODEID' per finished test, to PATH",
+    )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """A run of a random profile without ``--hypothesis-seed`` gets one drawn here, before
+    Hypothesis' plugin reads the option (and before xdist hands the options to its workers),
+    so that the seed can be shown and a failure rerun."""
+    profile = profiles.selected_profile(config.getoption("hypothesis_profile", None))
+    if config.getoption("hypothesis_seed", None) is None and profiles.is_random(profile):
+        config.option.hypothesis_seed = str(random.randrange(2**32))
+
+
+@pytest.hookimpl(trylast=True)  # after Hypothesis' plugin, which loads --hypothesis-profile
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claim(*ids): the catalogue claim(s) this spec verifies")
     config.addinivalue_line("markers", "dtypes(*dtypes): the floating dtypes this spec runs in")
@@ -173,13 +195,20 @@ def pytest_configure(config: pytest.Config) -> None:
         "the contract; not run on --impl implementations",
     )
     profile = profiles.selected_profile(config.getoption("hypothesis_profile", None))
-    settings.load_profile(profile)
+    seed = config.getoption("hypothesis_seed", None)
+    settings.load_profile(profiles.seeded(profile) if seed is not None else profile)
     config.stash[PROFILE_KEY] = profile
+    config.stash[SEED_KEY] = seed
     config.stash[IMPLS_KEY] = _user_implementations(config)
     config.stash[SUPPORTS_KEY] = _declared(config)
+    if hasattr(config, "workerinput"):
+        return  # the xdist controller (or a plain run) writes results and progress
     path = config.getoption("verify_results")
-    if path and not hasattr(config, "workerinput"):  # the xdist controller, or a plain run
+    if path:
         config.pluginmanager.register(ResultsWriter(Path(path)), "verify-results-writer")
+    path = config.getoption("verify_progress")
+    if path:
+        config.pluginmanager.register(ProgressWriter(Path(path)), "verify-progress-writer")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -187,7 +216,18 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         d if devices.is_available(d) else f"{d} ({devices.unavailable_reason(d)})"
         for d in selected_devices(config)
     )
-    return [f"verify: devices {present}; hypothesis profile {config.stash[PROFILE_KEY]!r}"]
+    seed = config.stash[SEED_KEY]
+    seeded = f", seed {seed}" if seed is not None else ""
+    return [f"verify: devices {present}; hypothesis profile {config.stash[PROFILE_KEY]!r}{seeded}"]
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    seed = config.stash.get(SEED_KEY, None)
+    if seed is not None and terminalreporter.stats.get("failed"):
+        terminalreporter.write_line(
+            f"verify: examples drawn from seed {seed}; rerun with --hypothesis-seed={seed} "
+            f"--hypothesis-profile={config.stash[PROFILE_KEY]}"
+        )
 
 
 def selected_devices(config: pytest.Config) -> tuple[str, ...]:
@@ -367,3 +407,31 @@ class ResultsWriter:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps(list(self.results.values()), indent=1))
+
+
+class ProgressWriter:
+    """Appends the run's progress to a file as tests finish (from every xdist worker)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.failed: set[str] = set()
+
+    def _append(self, line: str) -> None:
+        with self.path.open("a") as file:
+            file.write(line + "\n")
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if session.items:  # a plain run; under xdist the controller collects nothing
+            self._append(f"total {len(session.items)}")
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        if not self.path.exists():  # every worker collects the same tests: count them once
+            self._append(f"total {len(ids)}")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed:
+            self.failed.add(report.nodeid)
+        if report.when == "teardown":
+            outcome = "failed" if report.nodeid in self.failed else "ok"
+            self._append(f"done {outcome} {report.nodeid}")

@@ -1,13 +1,17 @@
-"""Hypothesis profiles: ``dev`` (fast), ``ci`` (default; derandomized) and ``thorough``.
+"""Hypothesis profiles: ``dev`` (fast), ``ci`` (default; derandomized), ``random`` and
+``thorough``.
 
 Select one with pytest's ``--hypothesis-profile NAME`` or the environment variable
 ``VERIFY_HYPOTHESIS_PROFILE``; without either, ``ci`` is loaded.
 
 - ``ci`` is derandomized: every run draws the same examples, so a failure on CI reproduces
   anywhere with the same code. It keeps no example database (there is nothing to replay).
-- ``dev`` and ``thorough`` draw fresh examples each run and keep Hypothesis' example database
-  in ``.hypothesis/`` so a failure found once is replayed first next time; pass
-  ``--hypothesis-seed N`` to pin the seed.
+- ``random`` is ``ci`` with fresh examples each run: the way to look for what the fixed
+  examples miss. ``dev`` and ``thorough`` draw fresh examples too, and keep Hypothesis'
+  example database in ``.hypothesis/`` so a failure found once is replayed first next time.
+- Seeds (``verify.plugin``): a run of a random profile draws one seed, shows it in the header
+  and, when a test failed, prints ``--hypothesis-seed=N`` to rerun it; ``--hypothesis-seed N``
+  pins it, under any profile (a derandomized one is then run from that seed instead).
 
 No profile has a deadline: the first call of a PyTorch op (CUDA context, kernel load, lazy
 initialisation) can take far longer than the rest, and a deadline would make that flaky.
@@ -21,7 +25,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 PROFILE_ENV = "VERIFY_HYPOTHESIS_PROFILE"
 DEFAULT_PROFILE = "ci"
-PROFILES = ("dev", "ci", "thorough")
+PROFILES = ("dev", "ci", "random", "thorough")
 
 _COMMON = {
     "deadline": None,
@@ -31,6 +35,7 @@ _COMMON = {
 
 settings.register_profile("dev", max_examples=10, **_COMMON)
 settings.register_profile("ci", max_examples=30, derandomize=True, database=None, **_COMMON)
+settings.register_profile("random", max_examples=30, database=None, **_COMMON)
 settings.register_profile("thorough", max_examples=2000, **_COMMON)
 
 
@@ -45,10 +50,26 @@ def without_shrinking(name: str) -> str:
     return name if name == "thorough" else f"{name}-unshrunk"
 
 
-for _name in ("dev", "ci"):
+for _name in PROFILES:
     _parent = settings.get_profile(_name)
-    settings.register_profile(
-        without_shrinking(_name),
-        _parent,
-        phases=[p for p in _parent.phases if p is not Phase.shrink],
-    )
+    if without_shrinking(_name) != _name:
+        settings.register_profile(
+            without_shrinking(_name),
+            _parent,
+            phases=[p for p in _parent.phases if p is not Phase.shrink],
+        )
+
+
+def is_random(name: str) -> bool:
+    """Whether profile ``name`` draws fresh examples each run (it is not derandomized)."""
+    return not settings.get_profile(name).derandomize
+
+
+def seeded(name: str) -> str:
+    """The profile to load when a seed is given: ``name``, or for a derandomized profile (which
+    would ignore the seed) a copy of it that is not derandomized, registered on first use."""
+    if is_random(name):
+        return name
+    copy = f"{name}-seeded"
+    settings.register_profile(copy, parent=settings.get_profile(name), derandomize=False)
+    return copy

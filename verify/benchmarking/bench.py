@@ -39,16 +39,17 @@ from scipy import stats
 from verify import conformance, contracts, devices
 from verify.benchmarking import machine, runner, timing
 from verify.benchmarking.cases import BUILTINS, CASES, MODES, Case
+from verify.benchmarking.options import DEFAULT_THRESHOLD
 from verify.benchmarking.summary import format_seconds
 from verify.loading import TargetError, load_target
+from verify.preflight import UsageError
+from verify.progress import Progress
 
-DTYPES = ("float32", "bfloat16", "float16")
 ALPHA = 0.01
-DEFAULT_THRESHOLD = 0.10
 MIN_PAIRS = 6
 
 
-class BenchUsageError(Exception):
+class BenchUsageError(UsageError):
     """Bad input: reported in one line, exit status 2."""
 
 
@@ -206,36 +207,17 @@ def pytest_benchmark_json(pairs: list[tuple[Timed, Timed]]) -> dict[str, Any]:
     return {"machine_info": info, "benchmarks": entries}
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument(
-        "target", metavar="TARGET", help="package.module:attr or path/to/file.py:attr"
-    )
-    parser.add_argument("--contract", required=True, help=f"one of: {', '.join(sorted(BUILTINS))}")
-    parser.add_argument("--device", choices=devices.DEVICES, default="cpu")
-    parser.add_argument("--dtype", action="append", choices=DTYPES, help="default float32")
-    parser.add_argument("--mode", choices=[*MODES, "both"], default="both")
-    parser.add_argument(
-        "--max-time", type=float, default=0.5, help="seconds per measurement (default 0.5)"
-    )
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        default=DEFAULT_THRESHOLD,
-        metavar="FRACTION",
-        help="a significant difference beyond this is 'slower'/'faster' (default: %(default)s)",
-    )
-    parser.add_argument("--smoke", action="store_true", help="tiny shapes: checks it runs")
-    parser.add_argument("--no-check", action="store_true", help="skip the conformance check")
-    parser.add_argument("--json", metavar="PATH", help="write pytest-benchmark JSON")
-    parser.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
-    parser.set_defaults(run=run)
-    return parser
-
-
 def _conformance_line(fn: Any, args: argparse.Namespace) -> tuple[str, bool]:
     if args.no_check:
         return "conformance: not checked (--no-check): the timings may be of a wrong answer", True
-    report = conformance.check(fn, args.contract, target=args.target, profile="dev", claims=False)
+    report = conformance.check(
+        fn,
+        args.contract,
+        target=args.target,
+        profile="dev",
+        claims=False,
+        progress=Progress(quiet=args.quiet),
+    )
     if conformance.conforms(report):
         return f"conformance: {conformance.summary(report)}", True
     failed = [c for c in report.checks if c.status in ("failed", "error")]
@@ -277,11 +259,20 @@ def run(args: argparse.Namespace) -> int:
         print(machine.malloc_note())
     pairs = []
     options = {"smoke": args.smoke, "max_time_s": args.max_time, "copy": copy}
-    for case in (c for c in CASES if c.loss == args.contract):
-        for dtype in dtypes:
-            for mode in modes:
-                both = [("torch", BUILTINS[case.loss]), (args.target, fn)]
-                pairs.append(tuple(time_together(both, case, args.device, dtype, mode, **options)))
+    plan = [
+        (case, dtype, mode)
+        for case in CASES
+        if case.loss == args.contract
+        for dtype in dtypes
+        for mode in modes
+    ]
+    progress = Progress(quiet=args.quiet)
+    progress.start(f"timing {args.target} beside torch", total=len(plan))
+    for case, dtype, mode in plan:
+        both = [("torch", BUILTINS[case.loss]), (args.target, fn)]
+        pairs.append(tuple(time_together(both, case, args.device, dtype, mode, **options)))
+        progress.advance(f"{case.id} {devices.dtype_name(dtype)} {mode}")
+    progress.finish()
     rendered = table(pairs, args.threshold)
     print(rendered, end="")
     if args.markdown:

@@ -51,8 +51,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NoReturn
 
-from scipy import stats
-
 from verify.benchmarking.records import BenchRecord, BenchRun, load_run
 from verify.benchmarking.summary import format_seconds
 
@@ -113,6 +111,8 @@ def _one_sided_p(current: Sequence[float], baseline: Sequence[float], ratio: flo
         alternative = "less"
     else:
         alternative = "two-sided"
+    from scipy import stats  # imported here: `verify bench-compare --help` need not wait
+
     p = float(stats.mannwhitneyu(current, baseline, alternative=alternative).pvalue)
     return 1.0 if math.isnan(p) else p  # NaN: every sample equal, no evidence of a change
 

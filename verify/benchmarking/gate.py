@@ -33,7 +33,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from verify.benchmarking import compare, machine
+from verify.benchmarking import compare
 from verify.benchmarking.compare import Comparison
 
 PROG = "verify bench-gate"
@@ -114,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--recheck must be 0 or more, got {args.recheck}")
         if not BENCHMARKS.is_dir():
             raise ValueError(f"no {BENCHMARKS}/ folder here: run {PROG} from the project root")
+        from verify.benchmarking import machine  # torch: imported once arguments are read
+
         if not args.baseline:  # before minutes of timing: is there anything to compare with?
             compare.find_baselines(Path(args.storage), 1, device_kind=machine.device_kind())
         out = Path(args.out or tempfile.mkdtemp(prefix="bench-gate-"))

@@ -1,0 +1,49 @@
+"""Seeds: ``--hypothesis-seed`` is honoured under every profile (``ci`` is derandomized and
+would ignore it), and a run of a random profile shows its seed and prints it on failure."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+DRAWING = """
+import os
+
+from hypothesis import given, strategies as st
+
+
+@given(st.integers(0, 10**9))
+def test_draws(x):
+    with open(os.environ["VERIFY_TEST_DRAWS"], "a") as file:
+        file.write(f"{x}\\n")
+    assert os.environ.get("VERIFY_TEST_FAIL") is None
+"""
+
+
+def draws(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *options: str) -> list[str]:
+    path = pytester.path / "draws.txt"
+    path.unlink(missing_ok=True)
+    monkeypatch.setenv("VERIFY_TEST_DRAWS", str(path))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *options)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    return path.read_text().split()
+
+
+def test_seed_is_honoured_under_the_derandomized_ci_profile(pytester, monkeypatch):
+    pytester.makepyfile(test_spec=DRAWING)
+    ci = ("--hypothesis-profile=ci",)
+    first = draws(pytester, monkeypatch, *ci, "--hypothesis-seed=1")
+    assert draws(pytester, monkeypatch, *ci, "--hypothesis-seed=1") == first
+    assert draws(pytester, monkeypatch, *ci, "--hypothesis-seed=2") != first
+
+
+def test_random_profile_shows_its_seed_and_prints_it_on_failure(pytester, monkeypatch):
+    pytester.makepyfile(test_spec=DRAWING)
+    monkeypatch.setenv("VERIFY_TEST_DRAWS", str(pytester.path / "draws.txt"))
+    monkeypatch.setenv("VERIFY_TEST_FAIL", "1")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--hypothesis-profile=random")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    output = result.stdout.str()
+    seed = re.search(r"hypothesis profile 'random', seed (\d+)", output).group(1)
+    assert f"rerun with --hypothesis-seed={seed} --hypothesis-profile=random" in output
