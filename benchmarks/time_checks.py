@@ -1,30 +1,24 @@
 """How long the default ``verify check`` takes on each implementation in ``examples/``.
 
-    python benchmarks/time_checks.py [--repeat N] [-- EXTRA VERIFY CHECK ARGS]
+    python benchmarks/time_checks.py [--repeat N]
 
-runs ``verify check examples/FILE:ATTR --contract NAME`` (defaults: float64 and float32, the
-``ci`` profile, the claim specs included) once per example and round, and prints a Markdown
-table: verdict, wall time and CPU time (the harness and all its subprocesses) per round.
-Run it on an otherwise idle machine: it measures, it does not assert.
+runs the command of every example the README shows (``verify.readme_examples.EXAMPLES``: the
+default ``verify check``, float64 and float32, the ``ci`` profile, the claim specs included)
+once per round, and prints a Markdown table: the verdict, and the wall and CPU time (the
+harness and all its subprocesses) of each round. Run it on an otherwise idle machine: it
+measures, it does not assert.
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import shlex
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).parents[1]
-EXAMPLES = (  # the file, the attribute and the contract it claims, as examples/README.md lists
-    ("stable_cross_entropy.py", "cross_entropy", "cross_entropy"),
-    ("blog_label_smoothing.py", "cross_entropy", "cross_entropy"),
-    ("clamped_bce.py", "binary_cross_entropy", "binary_cross_entropy"),
-    ("kl_batchmean.py", "kl_div", "kl_div"),
-    ("naive_cross_entropy.py", "cross_entropy", "cross_entropy"),
-)
+from verify.readme_examples import EXAMPLES, ROOT, Example
 
 
 def children_cpu_s() -> float:
@@ -32,10 +26,9 @@ def children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def time_one(file: str, attr: str, contract: str, extra: list[str]) -> tuple[str, float, float]:
-    """(first line of the report's verdict, wall seconds, CPU seconds) of one check."""
-    command = [sys.executable, "-m", "verify.cli", "check", f"examples/{file}:{attr}"]
-    command += ["--contract", contract, *extra]
+def time_one(example: Example) -> tuple[str, float, float]:
+    """(the report's verdict, wall seconds, CPU seconds) of one run of the example."""
+    command = [sys.executable, "-m", "verify.cli", *shlex.split(example.command)[1:]]
     cpu, start = children_cpu_s(), time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     wall = time.perf_counter() - start
@@ -46,18 +39,14 @@ def time_one(file: str, attr: str, contract: str, extra: list[str]) -> tuple[str
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2, help="rounds (default: %(default)s)")
-    parser.add_argument("extra", nargs="*", help="extra `verify check` arguments, after --")
     args = parser.parse_args(argv)
-    print(
-        "| example | contract | verdict | "
-        + " | ".join(f"round {r + 1}: wall / CPU" for r in range(args.repeat))
-        + " |"
-    )
-    print("| --- | --- | --- |" + " --- |" * args.repeat)
-    for file, attr, contract in EXAMPLES:
-        rounds = [time_one(file, attr, contract, args.extra) for _ in range(args.repeat)]
-        times = " | ".join(f"{wall:.0f} s / {cpu:.0f} s" for _, wall, cpu in rounds)
-        print(f"| `{file}` | {contract} | {rounds[-1][0]} | {times} |", flush=True)
+    rounds = " | ".join(f"round {r + 1}: wall / CPU" for r in range(args.repeat))
+    print(f"| example | verdict | {rounds} |")
+    print("| --- | --- |" + " --- |" * args.repeat)
+    for example in EXAMPLES:
+        runs = [time_one(example) for _ in range(args.repeat)]
+        times = " | ".join(f"{wall:.0f} s / {cpu:.0f} s" for _, wall, cpu in runs)
+        print(f"| `{example.name}` | {runs[-1][0]} | {times} |", flush=True)
     return 0
 
 

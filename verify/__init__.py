@@ -11,6 +11,8 @@ Python entry points for validating an implementation::
     from verify import check, assert_conforms
     report = check(my_loss, "cross_entropy")        # a verify.conformance.Report
     assert_conforms(my_loss, "cross_entropy")       # AssertionError with the report if not
+
+``my_loss`` runs in a worker process when it can be loaded there (see ``verify.conformance``).
 """
 
 from __future__ import annotations

@@ -91,6 +91,13 @@ def as_implementation(obj: Any, name: str | None = None) -> Implementation:
     raise TypeError(f"{label} is not callable")
 
 
+def is_torch_form(impl: Any) -> bool:
+    """Whether ``impl`` is one of torch's own forms of some contract (specs demand what only
+    torch does, such as its warnings, of those alone)."""
+    obj = getattr(impl, "obj", None)
+    return any(obj is i.obj for c in CONTRACTS.values() for i in c.implementations)
+
+
 def _torch_forms(
     functional: Callable[..., Any], module: type[nn.Module]
 ) -> tuple[Implementation, ...]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pickle
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
@@ -26,7 +26,7 @@ from verify.conformance.plan import PlannedCheck, plan
 from verify.conformance.results import CheckResult, Report, target_name, verdict
 from verify.conformance.worker import Job, LoadError, run_in_workers
 from verify.devices import dtype_name
-from verify.suites import SUITES
+from verify.suites import SUITES, Suite
 
 DEFAULT_CALL_TIMEOUT_S = 60.0
 CLAIMS_LIMIT_S = 600.0  # the claim stage in all (or ten call timeouts, if longer)
@@ -84,7 +84,7 @@ def check(
     profile: str = profiles.DEFAULT_PROFILE,
     supports: Iterable[str] = (),
     claims: bool = True,
-    known_deviations: Iterable[KnownDeviation] | None = None,
+    known_deviations: Iterable[KnownDeviation] | Mapping[str, str] | None = None,
     isolate: bool | None = None,
     call_timeout: float = DEFAULT_CALL_TIMEOUT_S,
     progress: Any = None,
@@ -94,23 +94,16 @@ def check(
     ``fn`` is a function, an ``nn.Module`` subclass, or a TARGET string (``module:attr`` or
     ``file.py:attr``). ``isolate``: run it in worker processes (default: unless it is torch's
     own or cannot be loaded there). ``call_timeout``: seconds one call may take in a worker.
+    ``known_deviations``: entries of ``read_known_deviations``, or ``{pattern: reason}``.
     ``progress``: an object with ``start(stage, total)``, ``advance(label)`` and ``finish()``.
     LoadError when a worker cannot load ``fn``.
     """
     suite, dtypes = SUITES[contract], tuple(dtypes)
+    if isinstance(known_deviations, Mapping):  # {pattern: reason}, unscoped
+        known_deviations = [KnownDeviation(p, (), r) for p, r in known_deviations.items()]
     name = target or (fn if isinstance(fn, str) else target_name(fn))
     report = Report(name, contract)
-    planned: list[PlannedCheck] = []
-    present = []
-    for device in devices_:
-        if reason := devices.unavailable_reason(device):
-            report.checks += [
-                CheckResult(f"*@{device}/{dtype_name(d)}", "skipped", reason) for d in dtypes
-            ]
-            continue
-        present.append(device)
-        for dtype in dtypes:
-            planned += plan(suite, device, dtype)
+    planned, present = _plan(suite, tuple(devices_), dtypes, report)
     reference = _reference(fn)
     if isolate is None:
         isolate = reference is not None and not _is_torch_builtin(fn, contract)
@@ -126,29 +119,41 @@ def check(
         list(sys.path),
     )
     claim_target = _claim_target(reference, fn) if claims and present else None
-    claim_run = (
-        claim_stage.ClaimRun.start(
-            claim_target,
-            contract,
-            tuple(present),
-            tuple(dtype_name(d) for d in dtypes),
-            profile,
-            tuple(supports),
+    claim_run = None
+    if claim_target:
+        claim_run = claim_stage.ClaimRun.start(
+            claim_target, contract, present, tuple(map(dtype_name, dtypes)), profile, job.declared
         )
-        if claim_target
-        else None
-    )
+    elif claims and present:
+        report.notes.append("claim specs not run: the implementation cannot be loaded by name")
     try:
         declined = _run_checks(fn, job, isolate, call_timeout, progress, report)
     except BaseException:
         if claim_run is not None:
             claim_run.stop()
         raise
-    if claims and present and claim_run is None:
-        report.notes.append("claim specs not run: the implementation cannot be loaded by name")
     if claim_run is not None:
         report.checks += _finish_claims(claim_run, call_timeout, declined, report, progress)
     return _conclude(report, suite, declined, known_deviations)
+
+
+def _plan(
+    suite: Suite, devices_: tuple[str, ...], dtypes: tuple[torch.dtype, ...], report: Report
+) -> tuple[list[PlannedCheck], tuple[str, ...]]:
+    """Every check on the present devices, and those devices; absent ones skipped in
+    ``report``."""
+    planned: list[PlannedCheck] = []
+    present = []
+    for device in devices_:
+        if reason := devices.unavailable_reason(device):
+            report.checks += [
+                CheckResult(f"*@{device}/{dtype_name(d)}", "skipped", reason) for d in dtypes
+            ]
+            continue
+        present.append(device)
+        for dtype in dtypes:
+            planned += plan(suite, device, dtype)
+    return planned, tuple(present)
 
 
 def _run_checks(
@@ -205,7 +210,7 @@ def _finish_claims(
 
 def _conclude(
     report: Report,
-    suite: Any,
+    suite: Suite,
     declined: set[str],
     known_deviations: Iterable[KnownDeviation] | None,
 ) -> Report:
