@@ -134,3 +134,11 @@ def test_the_command_never_exits_0_for_a_crash(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     report = json.loads(out.read_text())
     assert report["verdict"] == "deviates" and len(report["checks"]) == CHECKS
+
+
+def test_the_command_line_states_the_default_call_timeout():
+    from verify.cli import build_parser
+
+    check_parser = build_parser()._subparsers._group_actions[0].choices["check"]
+    help_text = check_parser.format_help()
+    assert f"(default: {conformance.DEFAULT_CALL_TIMEOUT_S:g})" in " ".join(help_text.split())

@@ -303,7 +303,7 @@ def _check_arguments(check: argparse.ArgumentParser) -> None:
         "--call-timeout",
         type=float,
         metavar="SECONDS",
-        help="longest one call of the implementation may take (default: 60)",
+        help="longest one call of the implementation may take (default: 120)",
     )
     check.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     check.add_argument("--markdown", metavar="PATH", help="also write the report as Markdown")
