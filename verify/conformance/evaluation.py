@@ -162,7 +162,9 @@ def _assert_unmutated(passed: dict[str, torch.Tensor], before: dict[str, torch.T
         raise Deviation(f"the implementation wrote into its caller's {', '.join(changed)}")
 
 
-def _assert_output(value: Any, device: str, dtype: torch.dtype) -> None:
+def _assert_output(value: Any, case: LossCase, device: str, dtype: torch.dtype) -> None:
+    """A tensor of the input's dtype, on its device, and of the cotangent's shape where the
+    case gives one (the positions for 'none'); ``assert_matches`` compares it with the oracle's."""
     if not isinstance(value, torch.Tensor):
         raise Deviation(f"output: got a {type(value).__name__}, expected a Tensor")
     if value.dtype != dtype or value.device.type != device:
@@ -170,6 +172,9 @@ def _assert_output(value: Any, device: str, dtype: torch.dtype) -> None:
             f"output: got {dtype_name(value.dtype)} on {value.device.type}, "
             f"expected {dtype_name(dtype)} on {device}"
         )
+    expected = np.shape(case.cotangent)  # a scalar cotangent stands for any shape
+    if expected and tuple(value.shape) != expected:
+        raise Deviation(f"output: got shape {tuple(value.shape)}, expected {expected}")
 
 
 def evaluate(
@@ -189,7 +194,7 @@ def evaluate(
     before = {k: t.detach().clone() for k, t in passed.items()}
     value = caller.loss(*inputs, **params)
     _assert_unmutated(passed, before)
-    _assert_output(value, device, dtype)
+    _assert_output(value, case, device, dtype)
     leaf = inputs[0]
     if value.numel() == 0 or leaf.numel() == 0:
         return value.detach(), np.zeros(leaf.shape)
