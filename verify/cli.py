@@ -19,6 +19,11 @@ conforms (on the features it supports), 1 when it deviates or cannot be run at a
 
 lists the contracts, their parameters and optional features.
 
+    verify claims-diff A.json B.json [--markdown PATH]
+
+lists every claim whose verdict, observation or worst error differs between two claims reports
+(``verify.claims_diff``). Exit status: 0 when none does, 1 when one does.
+
     verify bench TARGET --contract NAME [...]      (``verify.benchmarking.bench``)
     verify bench-compare CURRENT [--baseline PATH] [--threshold F] [--normalize copy] [...]
     verify bench-gate [--runs N] [--recheck K] [...] [-- PYTEST_ARGS]
@@ -46,7 +51,16 @@ from pathlib import Path
 
 import torch
 
-from verify import check_report, conformance, contracts, devices, profiles, report
+from verify import (
+    check_report,
+    claims_diff,
+    conformance,
+    contracts,
+    devices,
+    environment,
+    profiles,
+    report,
+)
 from verify.benchmarking import bench, compare, gate, plot, summary
 from verify.loading import TargetError, load_target
 from verify.suites import SUITES
@@ -106,7 +120,7 @@ def run_claims(args: argparse.Namespace) -> int:
     rows = report.summarize(results, shown)
     print(report.render_text(rows, shown))
     if args.json:
-        Path(args.json).write_text(report.to_json(rows, shown))
+        Path(args.json).write_text(report.to_json(rows, shown, environment.describe(shown)))
     if args.markdown:
         Path(args.markdown).write_text(report.render_markdown(rows, shown))
     if returncode == PYTEST_NO_TESTS:
@@ -241,6 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("contracts", help="list the contracts and their parameters")
     listing.set_defaults(run=run_contracts)
+    claims_diff.add_arguments(
+        commands.add_parser(
+            "claims-diff",
+            help="the claims whose verdict, observation or worst error changed between runs",
+            description="Compare two `verify claims --json` reports (e.g. two torch versions).",
+        )
+    )
 
     bench.add_arguments(
         commands.add_parser(
