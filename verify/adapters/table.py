@@ -1,0 +1,207 @@
+"""THIRD_PARTY.md from the committed reports of ``verify.adapters.run``.
+
+    python -m verify.adapters.table [--reports DIR] [-o PATH] [--check]
+
+One row per implementation: the library and its version, the contract, the verdict, the
+features it supports (and those it does not take), and each deviation in one line: the check,
+the dtypes it failed in, what differed, the counterexample (cut short) and the convention it
+matches instead (the report's diagnosis). Below the table, one snippet per deviation that
+reproduces it. The output depends on nothing but the reports, so a test can regenerate it and
+compare (``--check`` exits 1 when PATH is out of date).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from verify.adapters.registry import ADAPTERS, REPORTS, Adapter
+from verify.environment import one_line
+
+OUTPUT = Path("THIRD_PARTY.md")
+SHOWN = 90  # characters of one counterexample field
+DIAGNOSED = "matches the reference with "
+AT = re.compile(r"@(\w+)/(\w+)$")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
+
+
+def _message(text: str) -> str:
+    """The first line of a check's message without its tolerance details."""
+    return text.splitlines()[0].split(" (allowed")[0] if text else ""
+
+
+def _example(example: dict[str, Any] | None) -> str:
+    if not example:
+        return ""
+    return (
+        f"; counterexample ({example['what']}, {example['dtype']}): "
+        f"input {_short(example['input'])}, target {_short(example['target'])}, "
+        f"params {_short(example['params'])}: got "
+        f"{_short(example['got'])}, expected {_short(example['expected'])}"
+    )
+
+
+def deviations(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The failed checks grouped by name across devices/dtypes, in the report's order."""
+    groups: dict[str, dict[str, Any]] = {}
+    for check in report["checks"]:
+        if check["status"] not in ("failed", "error"):
+            continue
+        match = AT.search(check["name"])
+        base = check["name"][: match.start()] if match else check["name"]
+        where = match.group(2) if match else "all"
+        group = groups.setdefault(base, {"name": base, "where": [], "first": check})
+        group["where"].append(where)
+    for group in groups.values():
+        found = [
+            line.split(": ", 1)[1].removeprefix(DIAGNOSED)
+            for line in report["diagnosis"]
+            if line.startswith(group["name"] + "@") or line.startswith(group["name"] + ":")
+        ]
+        group["matches"] = list(dict.fromkeys(found))
+    return list(groups.values())
+
+
+def _deviation_line(index: int, group: dict[str, Any]) -> str:
+    first = group["first"]
+    line = f"{index}. `{group['name']}` ({', '.join(group['where'])}): {_message(first['message'])}"
+    line += _example(first.get("counterexample"))
+    if group["matches"]:
+        line += f"; matches instead: {'; '.join(group['matches'])}"
+    return line
+
+
+def _features(report: dict[str, Any]) -> str:
+    text = ", ".join(report["exercised"])
+    if report["unsupported"]:
+        text += f"; not taken: {', '.join(report['unsupported'])}"
+    return text
+
+
+def _row(adapter: Adapter, report: dict[str, Any], versions: dict[str, str]) -> str:
+    library = f"{adapter.distribution} {versions.get(adapter.distribution, '?')}"
+    lines = [_deviation_line(i, g) for i, g in enumerate(deviations(report), 1)]
+    cells = [
+        f"`{adapter.api}`",
+        library,
+        f"`{report['contract']}`",
+        f"**{report['verdict']}**",
+        _features(report),
+        "<br>".join(lines) or "none",
+    ]
+    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
+def _reproductions(adapter: Adapter, report: dict[str, Any]) -> list[str]:
+    out = []
+    for group in deviations(report):
+        example = group["first"].get("counterexample")
+        if not example or not example.get("snippet"):
+            continue
+        out += [
+            f"### `{adapter.api}`: `{group['name']}` ({example['dtype']})",
+            "",
+            "```python",
+            example["snippet"],
+            "```",
+            "",
+        ]
+    return out
+
+
+def _environment_lines(name: str, env: dict[str, Any]) -> list[str]:
+    libraries = ", ".join(f"{k} {v}" for k, v in sorted(env["libraries"].items()))
+    seconds = sum(env.get("seconds", {}).values())
+    args = " ".join(["--json REPORT", *env.get("check_args", [])])
+    return [
+        f"- `tox -e {name}`: {libraries}; {one_line(env)}; reports made by "
+        f"`verify check TARGET --contract NAME {args}` in {seconds / 60:.1f} min"
+    ]
+
+
+HEADER = """# Third-party losses against the contracts
+
+<!-- Generated by `python -m verify.adapters.table` from thirdparty/reports/ (written by
+`tox -e thirdparty`, `tox -e liger`, `tox -e optax`). Do not edit by hand. -->
+
+The losses people import, checked by `verify check` against the project's contracts
+(`verify contracts`) through the adapters in `verify/adapters/`, which translate argument names
+and conventions only and never correct a result. A feature an adapter's library does not take
+is *not taken* (skipped), not a deviation. A verdict is about the library at the version shown,
+on the CPU, in float64 and float32 unless the environment says otherwise; each deviation names
+the check, the dtypes it failed in, what differed, its smallest counterexample, and the
+convention the library follows instead where the diagnosis recognised one.
+"""
+
+
+def render(reports: Path) -> str:
+    """THIRD_PARTY.md for the reports under ``reports`` (one folder per environment)."""
+    out = [HEADER, "## Environments", ""]
+    rows, reproductions = [], []
+    for name, adapters in ADAPTERS.items():
+        env_path = reports / name / "environment.json"
+        if not env_path.exists():
+            out.append(f"- `tox -e {name}`: not run yet")
+            continue
+        env = json.loads(env_path.read_text())
+        out += _environment_lines(name, env)
+        for adapter in adapters:
+            path = reports / name / f"{adapter.name}.json"
+            if not path.exists():
+                continue
+            report = json.loads(path.read_text())
+            rows.append(_row(adapter, report, env["libraries"]))
+            reproductions += _reproductions(adapter, report)
+    out += [
+        "",
+        "## Verdicts",
+        "",
+        "| implementation | library | contract | verdict | features | deviations |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *rows,
+        "",
+        "## Reproductions",
+        "",
+        "Each snippet rebuilds a deviation's counterexample (in the dtype it failed in), calls the",
+        "implementation through its adapter and the float64 reference, and prints both.",
+        "",
+        *reproductions,
+    ]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def write(reports: Path = REPORTS, path: Path = OUTPUT) -> None:
+    path.write_text(render(reports))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m verify.adapters.table")
+    parser.add_argument("--reports", default=str(REPORTS), help="default: %(default)s")
+    parser.add_argument("-o", "--output", default=str(OUTPUT), help="default: %(default)s")
+    parser.add_argument("--check", action="store_true", help="exit 1 if OUTPUT is out of date")
+    args = parser.parse_args(argv)
+    text = render(Path(args.reports))
+    if args.check:
+        current = Path(args.output).read_text() if Path(args.output).exists() else ""
+        if current != text:
+            print(f"{args.output} is out of date: run python -m verify.adapters.table")
+            return 1
+        return 0
+    Path(args.output).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
