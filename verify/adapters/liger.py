@@ -13,11 +13,9 @@ Policy on dtypes: Liger computes in fp32 by design, so it is checked in float32 
 (``verify.adapters.registry`` passes ``--dtype float32 --dtype float16``); a float64 check would
 only restate that design.
 
-Liger writes the gradient into the logits it is given during the forward (its memory saving:
-"store X_ptr gradient in X_ptr"). ``cross_entropy`` calls it as a user does, so the harness's
-input-mutation check sees that write; ``cross_entropy_on_copy`` hands it a differentiable copy
-(same strides, so a non-contiguous input stays non-contiguous) so that the value, gradient and
-edge checks are seen past the mutation.
+Liger writes the gradient into the logits it is given during the forward when they require
+grad (its memory saving: "store X_ptr gradient in X_ptr"): after the call, the caller's logits
+hold the gradient. The adapter calls it as a user does and leaves that visible.
 """
 
 from __future__ import annotations
@@ -73,19 +71,6 @@ def cross_entropy(
         reduction=reduction,
     )
     return loss(input, target)
-
-
-def cross_entropy_on_copy(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    weight: torch.Tensor | None = None,
-    ignore_index: int = -100,
-    reduction: str = "mean",
-    label_smoothing: float = 0.0,
-) -> torch.Tensor:
-    """``cross_entropy`` on a differentiable copy of the logits (``input.clone()``, strides
-    kept), which Liger may overwrite: the checks past its in-place write."""
-    return cross_entropy(input.clone(), target, weight, ignore_index, reduction, label_smoothing)
 
 
 def fused_linear_cross_entropy(

@@ -101,13 +101,6 @@ ADAPTERS: dict[str, tuple[Adapter, ...]] = {
             _LIGER_DTYPES,
         ),
         Adapter(
-            "liger.cross_entropy_on_copy",
-            "cross_entropy",
-            "liger_kernel.transformers.LigerCrossEntropyLoss (on a copy of the logits)",
-            "liger-kernel",
-            _LIGER_DTYPES,
-        ),
-        Adapter(
             "liger.fused_linear_cross_entropy",
             "cross_entropy",
             "liger_kernel.transformers.LigerFusedLinearCrossEntropyLoss",

@@ -1,8 +1,9 @@
 """Check every adapter of one tox environment and regenerate THIRD_PARTY.md.
 
-    python -m verify.adapters.run ENV [--only NAME,...] [--reports DIR] [-- CHECK_ARGS...]
+    python -m verify.adapters.run ENV [--only NAME,...] [--reports DIR] [CHECK_ARGS...]
 
-runs ``verify check TARGET --contract NAME --json DIR/ENV/NAME.json CHECK_ARGS`` for every
+runs ``verify check TARGET --contract NAME --json DIR/ENV/NAME.json CHECK_ARGS`` (any other
+option, e.g. ``--no-claims`` or ``--profile dev``, is passed on to ``verify check``) for every
 adapter of ENV (``thirdparty``, ``liger``, ``optax``), each in its own process, one after the
 other: a deviating library does not stop the others. It then writes DIR/ENV/environment.json
 (torch and library versions, the command, seconds per adapter) and regenerates THIRD_PARTY.md
@@ -67,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("env", choices=sorted(ADAPTERS))
     parser.add_argument("--only", help="comma-separated adapter names (default: all)")
     parser.add_argument("--reports", default=str(REPORTS), help="default: %(default)s")
-    parser.add_argument("check_args", nargs="*", help="extra `verify check` arguments, after --")
-    args = parser.parse_args(argv)
+    args, check_args = parser.parse_known_args(argv)
+    args.check_args = check_args
     chosen = [a for a in ADAPTERS[args.env] if not args.only or a.name in args.only.split(",")]
     directory = Path(args.reports) / args.env
     directory.mkdir(parents=True, exist_ok=True)

@@ -37,9 +37,13 @@ def _short(value: Any) -> str:
     return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
 
 
-def _message(text: str) -> str:
-    """The first line of a check's message without its tolerance details."""
-    return text.splitlines()[0].split(" (allowed")[0] if text else ""
+def _message(check: dict[str, Any]) -> str:
+    """What differed: the message's first line, cut to its head when a counterexample follows
+    (it repeats the values) and without tolerance details."""
+    text = check["message"].splitlines()[0] if check["message"] else check["status"]
+    if check.get("counterexample") and check["counterexample"].get("expected") is not None:
+        return text.split(": ")[0]
+    return text.split(" (allowed")[0]
 
 
 def _example(example: dict[str, Any] | None) -> str:
@@ -76,10 +80,12 @@ def deviations(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _deviation_line(index: int, group: dict[str, Any]) -> str:
     first = group["first"]
-    line = f"{index}. `{group['name']}` ({', '.join(group['where'])}): {_message(first['message'])}"
+    line = f"{index}. `{group['name']}` ({', '.join(group['where'])}): {_message(first)}"
     line += _example(first.get("counterexample"))
     if group["matches"]:
         line += f"; matches instead: {'; '.join(group['matches'])}"
+    elif first["status"] == "failed" and group["name"].startswith("values["):
+        line += "; no known convention recognised"
     return line
 
 
@@ -143,6 +149,22 @@ is *not taken* (skipped), not a deviation. A verdict is about the library at the
 on the CPU, in float64 and float32 unless the environment says otherwise; each deviation names
 the check, the dtypes it failed in, what differed, its smallest counterexample, and the
 convention the library follows instead where the diagnosis recognised one.
+
+How each library is reached (the adapters' docstrings say more):
+
+- **Liger-Kernel** runs in Triton's interpreter on CPU tensors (`TRITON_INTERPRET=1`), which
+  is given Python floats as fp32 scalars, as compiled Triton passes them. Liger computes in
+  fp32 by design and bf16 is wrong in the interpreter, so it is checked in float32 and float16
+  only. The fused linear cross-entropy is checked as CE(hidden @ Wᵀ) with the logits as the
+  hidden states and W the identity. Liger also writes the gradient into the logits it is given
+  (its memory saving); `verify check` does not see that write (it hands the implementation a
+  copy of the input), so no row reports it.
+- **optax** is called through a torch ↔ JAX bridge (`jax.vjp` for the gradient, `jax.jit`,
+  `jax_enable_x64` so float64 stays float64); its losses are unreduced, and the adapters apply
+  the caller's `jnp.mean`/`jnp.sum` inside JAX.
+- An α < 0 ("no α") is passed as the library's `alpha=None`; class indices are given to timm's
+  `SoftTargetCrossEntropy` as one-hot rows; input kinds a library does not document (K-dim
+  scores, probability targets) are declined, not tried.
 """
 
 
@@ -152,18 +174,14 @@ def render(reports: Path) -> str:
     rows, reproductions = [], []
     for name, adapters in ADAPTERS.items():
         env_path = reports / name / "environment.json"
-        if not env_path.exists():
-            out.append(f"- `tox -e {name}`: not run yet")
-            continue
-        env = json.loads(env_path.read_text())
-        out += _environment_lines(name, env)
+        env = json.loads(env_path.read_text()) if env_path.exists() else None
+        out += _environment_lines(name, env) if env else [f"- `tox -e {name}`: not run yet"]
         for adapter in adapters:
             path = reports / name / f"{adapter.name}.json"
-            if not path.exists():
-                continue
-            report = json.loads(path.read_text())
-            rows.append(_row(adapter, report, env["libraries"]))
-            reproductions += _reproductions(adapter, report)
+            if path.exists():
+                report = json.loads(path.read_text())
+                rows.append(_row(adapter, report, (env or {}).get("libraries", {})))
+                reproductions += _reproductions(adapter, report)
     out += [
         "",
         "## Verdicts",
