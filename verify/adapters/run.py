@@ -52,13 +52,18 @@ def record(env: str, directory: Path, extra: list[str], seconds: dict[str, float
     """environment.json: where the reports were made, and how long each adapter took."""
     path = directory / "environment.json"
     old = json.loads(path.read_text()) if path.exists() else {}
+    old_seconds = old.get("seconds", {})
     versions = {name: importlib.metadata.version(name) for name in LIBRARIES[env]}
     data = {
         "env": env,
         **environment.describe(["cpu"]),
         "libraries": versions,
         "check_args": extra,
-        "seconds": {**old.get("seconds", {}), **{k: round(v, 1) for k, v in seconds.items()}},
+        "seconds": {
+            a.name: round(seconds[a.name], 1) if a.name in seconds else old_seconds[a.name]
+            for a in ADAPTERS[env]
+            if a.name in seconds or a.name in old_seconds
+        },
     }
     path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
 

@@ -24,6 +24,7 @@ from verify.environment import one_line
 
 OUTPUT = Path("THIRD_PARTY.md")
 SHOWN = 90  # characters of one counterexample field
+SHOWN_NAMES = 4  # check names listed for one deviation
 DIAGNOSED = "matches the reference with "
 AT = re.compile(r"@(\w+)/(\w+)$")
 
@@ -49,42 +50,58 @@ def _message(check: dict[str, Any]) -> str:
 def _example(example: dict[str, Any] | None) -> str:
     if not example:
         return ""
-    return (
+    text = (
         f"; counterexample ({example['what']}, {example['dtype']}): "
         f"input {_short(example['input'])}, target {_short(example['target'])}, "
-        f"params {_short(example['params'])}: got "
-        f"{_short(example['got'])}, expected {_short(example['expected'])}"
+        f"params {_short(example['params'])}"
     )
+    if example.get("expected") is None:
+        return text
+    return f"{text}: got {_short(example['got'])}, expected {_short(example['expected'])}"
 
 
 def deviations(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The failed checks grouped by name across devices/dtypes, in the report's order."""
-    groups: dict[str, dict[str, Any]] = {}
+    """The failed checks as deviations, in the report's order: a value or gradient difference
+    is one deviation per check name (across dtypes); any other failure (a wrong output dtype,
+    an exception) is one deviation per message, listing every check that failed with it."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
     for check in report["checks"]:
         if check["status"] not in ("failed", "error"):
             continue
         match = AT.search(check["name"])
         base = check["name"][: match.start()] if match else check["name"]
-        where = match.group(2) if match else "all"
-        group = groups.setdefault(base, {"name": base, "where": [], "first": check})
-        group["where"].append(where)
+        message = _message(check)
+        example = check.get("counterexample") or {}
+        key = (base, message) if example.get("expected") is not None else ("", message)
+        group = groups.setdefault(key, {"names": [], "where": [], "first": check})
+        for item, values in (
+            (base, group["names"]),
+            (match.group(2) if match else "all", group["where"]),
+        ):
+            if item not in values:
+                values.append(item)
     for group in groups.values():
         found = [
             line.split(": ", 1)[1].removeprefix(DIAGNOSED)
             for line in report["diagnosis"]
-            if line.startswith(group["name"] + "@") or line.startswith(group["name"] + ":")
+            if line.split("@")[0].split(":")[0] in group["names"]
         ]
         group["matches"] = list(dict.fromkeys(found))
     return list(groups.values())
 
 
+def _names(names: list[str]) -> str:
+    shown = ", ".join(f"`{n}`" for n in names[:SHOWN_NAMES])
+    return shown + (f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES else "")
+
+
 def _deviation_line(index: int, group: dict[str, Any]) -> str:
     first = group["first"]
-    line = f"{index}. `{group['name']}` ({', '.join(group['where'])}): {_message(first)}"
+    line = f"{index}. {_names(group['names'])} ({', '.join(group['where'])}): {_message(first)}"
     line += _example(first.get("counterexample"))
     if group["matches"]:
         line += f"; matches instead: {'; '.join(group['matches'])}"
-    elif first["status"] == "failed" and group["name"].startswith("values["):
+    elif (first.get("counterexample") or {}).get("expected") is not None:
         line += "; no known convention recognised"
     return line
 
@@ -117,7 +134,7 @@ def _reproductions(adapter: Adapter, report: dict[str, Any]) -> list[str]:
         if not example or not example.get("snippet"):
             continue
         out += [
-            f"### `{adapter.api}`: `{group['name']}` ({example['dtype']})",
+            f"### `{adapter.api}`: `{group['names'][0]}` ({example['dtype']})",
             "",
             "```python",
             example["snippet"],
