@@ -51,17 +51,10 @@ from pathlib import Path
 
 import torch
 
-from verify import (
-    check_report,
-    claims_diff,
-    conformance,
-    contracts,
-    devices,
-    environment,
-    profiles,
-    report,
-)
+from verify import check_report, conformance, contracts, devices, profiles, report
 from verify.benchmarking import bench, compare, gate, plot, summary
+from verify.claims_diff import add_arguments as add_claims_diff_arguments
+from verify.environment import describe as describe_environment
 from verify.loading import TargetError, load_target
 from verify.suites import SUITES
 
@@ -120,7 +113,7 @@ def run_claims(args: argparse.Namespace) -> int:
     rows = report.summarize(results, shown)
     print(report.render_text(rows, shown))
     if args.json:
-        Path(args.json).write_text(report.to_json(rows, shown, environment.describe(shown)))
+        Path(args.json).write_text(report.to_json(rows, shown, describe_environment(shown)))
     if args.markdown:
         Path(args.markdown).write_text(report.render_markdown(rows, shown))
     if returncode == PYTEST_NO_TESTS:
@@ -255,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("contracts", help="list the contracts and their parameters")
     listing.set_defaults(run=run_contracts)
-    claims_diff.add_arguments(
+    add_claims_diff_arguments(
         commands.add_parser(
             "claims-diff",
             help="the claims whose verdict, observation or worst error changed between runs",
