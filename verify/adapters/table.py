@@ -198,10 +198,13 @@ How each library is reached (the adapters' docstrings say more):
 - **optax** is called through a torch ↔ JAX bridge (`jax.vjp` for the gradient, `jax.jit`,
   `jax_enable_x64` so float64 stays float64); its losses are unreduced, and the adapters apply
   the caller's `jnp.mean`/`jnp.sum` inside JAX.
-- A known harness limitation: `verify check` runs its `non_contiguous` and `gradcheck` checks
-  on `reduction='none'` cases, even for an implementation that does not take `reduction`
-  (timm's losses only take the mean). Those calls fail with "unexpected keyword argument" and
-  the report counts them as errors; the table marks them as harness artefacts.
+- Two known harness limitations. `verify check` runs its `non_contiguous` and `gradcheck`
+  checks on `reduction='none'` cases, even for an implementation that does not take
+  `reduction` (timm's losses only take the mean): those calls fail with "unexpected keyword
+  argument", the report counts them as errors, and the table marks them as harness artefacts.
+  And an unreduced output of the wrong shape is reported as the harness's own failure to seed
+  the gradient (`RuntimeError: expand(...)`) rather than as a shape difference: smp's
+  `FocalLoss(mode='binary')` returns its 'none' loss flattened to (N·M,), checked by hand.
 - An α < 0 ("no α") is passed as the library's `alpha=None`; class indices are given to timm's
   `SoftTargetCrossEntropy` as one-hot rows; input kinds a library does not document (K-dim
   scores, probability targets) are declined, not tried.
