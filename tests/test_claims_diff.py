@@ -54,6 +54,17 @@ def test_verdict_observation_and_worst_error_changes_are_each_listed():
     assert "| SCE-1 | observed on cpu | holds [f64 f32] | DEVIATES (6/11 failed) |" in text
 
 
+def test_notes_that_only_one_report_has_are_listed_in_any_order():
+    a, b = claim("SCE-1"), claim("SCE-1")
+    a["details"] = ["clamp gradient at its bounds is 1", "same"]
+    b["details"] = ["same", "clamp gradient at its bounds is 0"]
+    found = claims_diff.changes(claims_report(a), claims_report(b))
+    assert [(c.what, c.before, c.after) for c in found] == [
+        ("note", "clamp gradient at its bounds is 1", "-"),
+        ("note", "-", "clamp gradient at its bounds is 0"),
+    ]
+
+
 def test_added_and_removed_claims_are_listed():
     found = claims_diff.changes(claims_report(claim("A-1")), claims_report(claim("B-1")))
     assert [(c.claim, c.after) for c in found] == [("A-1", "removed"), ("B-1", "added")]

@@ -6,7 +6,9 @@ A and B are ``verify claims --json`` reports, e.g. the same catalogue run on two
 A claim is listed once per field that differs: its status (matches, deviates, no spec), the
 documented verdict, the observation on each device, and the worst error against its tolerance
 (compared as the table shows it, to two significant digits, so that rounding noise in the last
-bits is not a change). Claims present in only one report are listed as added or removed.
+bits is not a change), and its notes (the specs' boundaries and counterexamples, e.g. SCE-1's
+clamp gradient on this torch) that one report has and the other has not, in any order. Claims
+present in only one report are listed as added or removed.
 Exit status: 0 when nothing changed, 1 when something did, 2 when a file cannot be read.
 """
 
@@ -86,7 +88,15 @@ def changes(a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
                 continue
             if value != new[what]:
                 found.append(Change(claim_id, what, value, new[what]))
+        found += _note_changes(claim_id, before[claim_id], after[claim_id])
     return found
+
+
+def _note_changes(claim_id: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    old_notes, new_notes = old.get("details", []), new.get("details", [])
+    return [Change(claim_id, "note", n, "-") for n in old_notes if n not in new_notes] + [
+        Change(claim_id, "note", "-", n) for n in new_notes if n not in old_notes
+    ]
 
 
 def render_markdown(a: dict[str, Any], b: dict[str, Any], found: list[Change]) -> str:

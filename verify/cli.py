@@ -21,8 +21,8 @@ lists the contracts, their parameters and optional features.
 
     verify claims-diff A.json B.json [--markdown PATH]
 
-lists every claim whose verdict, observation or worst error differs between two claims reports
-(``verify.claims_diff``). Exit status: 0 when none does, 1 when one does.
+lists every claim whose verdict, observation, worst error or notes differ between two claims
+reports (``verify.claims_diff``). Exit status: 0 when none does, 1 when one does.
 
     verify bench TARGET --contract NAME [...]      (``verify.benchmarking.bench``)
     verify bench-compare CURRENT [--baseline PATH] [--threshold F] [--normalize copy] [...]

@@ -166,7 +166,8 @@ def _reproductions(adapter: Adapter, report: dict[str, Any]) -> list[str]:
 def _environment_lines(name: str, env: dict[str, Any]) -> list[str]:
     libraries = ", ".join(f"{k} {v}" for k, v in sorted(env["libraries"].items()))
     seconds = sum(env.get("seconds", {}).values())
-    args = " ".join(["--json REPORT", *env.get("check_args", [])])
+    own = {" ".join(a.check_args) for a in ADAPTERS[name] if a.check_args}
+    args = " ".join(["--json REPORT", *sorted(own), *env.get("check_args", [])])
     return [
         f"- `tox -e {name}`: {libraries}; {one_line(env)}; reports made by "
         f"`verify check TARGET --contract NAME {args}` in {seconds / 60:.1f} min"
