@@ -186,6 +186,18 @@ def test_sce1_upper_clamp_rounds_to_one_in_half_precision(device, dtype, binary_
     )
 
 
+def clamp_gradient_at_bounds(device, dtype) -> tuple[float, float]:
+    """torch.clamp's gradient at a value equal to its lower and upper bound, measured.
+
+    Both 1 and 0 are valid subgradients there, and torch changed its choice between versions
+    (1 on 2.13.0, 0 on 2.14.1): the oracle is told which one this torch makes, and the claim's
+    note records it, so the claim holds on either version and says which it ran on."""
+    low, high = clamp_bounds(dtype)
+    x = to_device(np.array([low, high]), device, dtype).requires_grad_()
+    (grad,) = torch.autograd.grad(x.clamp(EPS, 1 - EPS).sum(), x)
+    return float(grad[0]), float(grad[1])
+
+
 def unit_interval(shape, dtype):
     """Values in [0, 1], often exactly 0, 1, at the clamp bounds or just inside them."""
     low, high = clamp_bounds(dtype)
@@ -200,12 +212,18 @@ def unit_interval(shape, dtype):
 @given(data=st.data())
 def test_sce1_ce_and_rce_match_definition(device, dtype, reduction, binary_ce, data):
     """ce(y, p) and rce(y, p) = ce(p, y) against the oracle, values and gradients with respect
-    to p (zero outside the clamp range), for y, p anywhere in [0, 1] (0 and 1 included)."""
+    to p (zero outside the clamp range; at a bound, the gradient this torch's clamp gives), for
+    y, p anywhere in [0, 1] (0 and 1 included)."""
     n = data.draw(st.integers(0, 8), label="n")
     y = rounded(data.draw(unit_interval((n,), dtype), label="y"), dtype)
     p = rounded(data.draw(unit_interval((n,), dtype), label="p"), dtype)
     g = rounded(data.draw(vs.cotangents((n,) if reduction == "none" else ()), label="g"), dtype)
     low, high = clamp_bounds(dtype)
+    at_bounds = clamp_gradient_at_bounds(device, dtype)
+    recording.note(
+        f"version-dependent: on torch {torch.__version__} clamp's gradient at its bounds is "
+        f"{at_bounds[0]:g} (low), {at_bounds[1]:g} (high); torch 2.13.0 gives 1, 2.14.1 gives 0"
+    )
     y_t, p_t = to_device(y, device, dtype), to_device(p, device, dtype)
     condition = 1.0 - math.log(low)  # |log b̄| ≤ −log(1e-4)
     terms, scale = max(n, 1), loss_scale(reduction, n) * 2 * condition
@@ -215,14 +233,18 @@ def test_sce1_ce_and_rce_match_definition(device, dtype, reduction, binary_ce, d
         "ce(y, p)": (
             lambda q, t, **kw: binary_ce(t, q, **kw),
             symmetric.clamped_binary_cross_entropy(y, p, low, high, reduction),
-            symmetric.clamped_binary_cross_entropy_vjp(y, p, g, low, high, reduction, wrt=1),
+            symmetric.clamped_binary_cross_entropy_vjp(
+                y, p, g, low, high, reduction, wrt=1, at_bounds=at_bounds
+            ),
             float(np.max(g_full, initial=0.0)) / low,
         ),
         # rce(y, p) = ce(p, y): p is the first argument; ∂/∂p̄ is up to 2·|log low|.
         "rce(y, p) = ce(p, y)": (
             binary_ce,
             symmetric.clamped_binary_cross_entropy(p, y, low, high, reduction),
-            symmetric.clamped_binary_cross_entropy_vjp(p, y, g, low, high, reduction, wrt=0),
+            symmetric.clamped_binary_cross_entropy_vjp(
+                p, y, g, low, high, reduction, wrt=0, at_bounds=at_bounds
+            ),
             float(np.max(g_full, initial=0.0)) * 2 * condition,
         ),
     }

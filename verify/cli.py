@@ -19,6 +19,11 @@ conforms (on the features it supports), 1 when it deviates or cannot be run at a
 
 lists the contracts, their parameters and optional features.
 
+    verify claims-diff A.json B.json [--markdown PATH]
+
+lists every claim whose verdict, observation, worst error or notes differ between two claims
+reports (``verify.claims_diff``). Exit status: 0 when none does, 1 when one does.
+
     verify bench TARGET --contract NAME [...]      (``verify.benchmarking.bench``)
     verify bench-compare CURRENT [--baseline PATH] [--threshold F] [--normalize copy] [...]
     verify bench-gate [--runs N] [--recheck K] [...] [-- PYTEST_ARGS]
@@ -165,7 +170,9 @@ def run_claims(args: argparse.Namespace) -> int:
     rows = report.summarize(results, shown)
     print(report.render_text(rows, shown))
     if args.json:
-        Path(args.json).write_text(report.to_json(rows, shown))
+        from verify.environment import describe as describe_environment
+
+        Path(args.json).write_text(report.to_json(rows, shown, describe_environment(shown)))
     if args.markdown:
         Path(args.markdown).write_text(report.render_markdown(rows, shown))
     if returncode == PYTEST_NO_TESTS:
@@ -339,6 +346,11 @@ COMMANDS: dict[str, tuple[str, str | None, Callable[[argparse.ArgumentParser], N
         _check_arguments,
     ),
     "contracts": ("list the contracts and their parameters", None, _contracts_arguments),
+    "claims-diff": (
+        "the claims whose verdict, observation or worst error changed between runs",
+        "Compare two `verify claims --json` reports (e.g. two torch versions).",
+        lambda parser: importlib.import_module("verify.claims_diff").add_arguments(parser),
+    ),
     "bench": (
         "time an implementation beside the torch built-in",
         "Check, then time an implementation beside the torch built-in of the same contract "

@@ -134,11 +134,14 @@ def render_markdown(rows: Sequence[ClaimRow], devices: Sequence[str]) -> str:
     return "\n".join(out) + "\n\n" + summary_line(rows) + "\n"
 
 
-def to_json(rows: Sequence[ClaimRow], devices: Sequence[str]) -> str:
-    """The same table as JSON: one object per claim."""
+def to_json(
+    rows: Sequence[ClaimRow], devices: Sequence[str], environment: dict[str, Any] | None = None
+) -> str:
+    """The same table as JSON: one object per claim, and where it ran (``verify.environment``)."""
     return json.dumps(
         {
             "devices": list(devices),
+            "environment": environment,
             "claims": [
                 {
                     "id": r.claim.id,

@@ -7,8 +7,10 @@ in the paper's setting), so that the reverse term, which takes the log of the la
     ce(a, b)  = −ā·log b̄ − (1 − ā)·log(1 − b̄),     ā = clamp(a, low, high), b̄ likewise
     rce(y, p) = ce(p, y)
 
-The gradient passes through a clamp where low ≤ value ≤ high (bounds included, as
-``torch.clamp``'s does) and is zero outside.
+The gradient passes through a clamp where low < value < high and is zero outside. At a value
+equal to a bound either is a valid subgradient, and torch changed its choice: ``torch.clamp``'s
+gradient there is 1 up to torch 2.13 and 0 from 2.14 (measured), so ``at_bounds`` takes the
+factor at (low, high).
 
 **Multi-class.** With p = softmax(x) and the one-hot label clamped to [ε, 1] (ε = 1e-4):
 
@@ -58,10 +60,12 @@ def clamped_binary_cross_entropy_vjp(
     high: float = HIGH,
     reduction: str = "none",
     wrt: int = 0,
+    at_bounds: tuple[float, float] = (1.0, 1.0),
 ) -> np.ndarray:
     """∂/∂a (``wrt=0``) or ∂/∂b (``wrt=1``) of Σ g·ce(a, b).
 
-    ∂ce/∂ā = log(1 − b̄) − log b̄,   ∂ce/∂b̄ = (b̄ − ā)/(b̄(1 − b̄)),  times [low ≤ · ≤ high].
+    ∂ce/∂ā = log(1 − b̄) − log b̄,   ∂ce/∂b̄ = (b̄ − ā)/(b̄(1 − b̄)),  times the clamp's
+    gradient: 1 where low < · < high, ``at_bounds`` at a value equal to low or high, 0 outside.
     """
     a, b = _f64(a), _f64(b)
     a_c, b_c = np.clip(a, low, high), np.clip(b, low, high)
@@ -70,11 +74,13 @@ def clamped_binary_cross_entropy_vjp(
     if wrt == 0:
         with np.errstate(divide="ignore"):
             local = np.log1p(-b_c) - np.log(b_c)
-        inside = (a >= low) & (a <= high)
+        clamped = a
     else:
         local = (b_c - a_c) / (b_c * (1.0 - b_c))
-        inside = (b >= low) & (b <= high)
-    return np.where(inside, g * local, 0.0)
+        clamped = b
+    factor = np.where((clamped > low) & (clamped < high), 1.0, 0.0)
+    factor = np.where(clamped == low, at_bounds[0], np.where(clamped == high, at_bounds[1], factor))
+    return g * local * factor
 
 
 def _probability_of_others(scores: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -1,0 +1,55 @@
+"""segmentation-models-pytorch's losses (``segmentation_models_pytorch.losses``)."""
+
+from __future__ import annotations
+
+import torch
+from segmentation_models_pytorch.losses import (
+    FocalLoss,
+    SoftBCEWithLogitsLoss,
+    SoftCrossEntropyLoss,
+)
+
+from verify.adapters import decline, focal_alpha
+
+
+def focal_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    reduction: str = "none",
+) -> torch.Tensor:
+    """``sigmoid_focal_loss`` contract: ``FocalLoss(mode='binary')``, every element an
+    independent logit; α < 0 is smp's ``alpha=None``."""
+    loss = FocalLoss("binary", alpha=focal_alpha(alpha), gamma=gamma, reduction=reduction)
+    return loss(input, target)
+
+
+def soft_bce_with_logits_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    pos_weight: torch.Tensor | None = None,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """``binary_cross_entropy_with_logits`` contract: ``SoftBCEWithLogitsLoss`` (its
+    ``smooth_factor`` off, its ``ignore_index`` -100 never met by targets in [0, 1])."""
+    loss = SoftBCEWithLogitsLoss(weight=weight, pos_weight=pos_weight, reduction=reduction)
+    return loss(input, target)
+
+
+def soft_cross_entropy_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
+    """``cross_entropy`` contract: ``SoftCrossEntropyLoss(smooth_factor=ε, dim=1)``; it takes
+    class indices only (despite its name)."""
+    if target.is_floating_point():
+        raise decline("smp SoftCrossEntropyLoss", "class-probability targets")
+    loss = SoftCrossEntropyLoss(
+        reduction=reduction, smooth_factor=label_smoothing, ignore_index=ignore_index, dim=1
+    )
+    return loss(input, target)
