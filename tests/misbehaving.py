@@ -1,8 +1,8 @@
 """Cross-entropies that misbehave the ways untrusted code does (``tests/test_isolation.py``).
 
-Each computes ``F.cross_entropy`` correctly and misbehaves only when asked for
-``reduction='sum'`` of a non-empty batch with no target ignored (``values[reduction=sum]``), so
-one check meets the misbehaviour and the rest show the run going on.
+``one_of_each`` computes ``F.cross_entropy`` correctly and misbehaves differently in each of
+several checks, each recognised by its inputs (``MISBEHAVIOURS``), so that one run shows every
+misbehaviour reported and the run going on after each.
 """
 
 from __future__ import annotations
@@ -16,50 +16,106 @@ import torch
 import torch.nn.functional as F
 
 
-def _on_sum(misbehave):
-    def loss(input, target, reduction="mean", **params):
-        if reduction == "sum" and target.numel() and bool((target >= 0).all()):
-            misbehave()
-        return F.cross_entropy(input, target, reduction=reduction, **params)
-
-    loss.__name__ = misbehave.__name__
-    return loss
-
-
-def _forever():
+def _forever() -> None:
     while True:
         time.sleep(0.1)
 
 
-def _flood():
+def _flood() -> None:
     while True:
         print("x" * 1000)
 
 
-def _interrupt():
+def _interrupt() -> None:
     raise KeyboardInterrupt
 
 
-exits = _on_sum(lambda: sys.exit(0))
-exits_hard = _on_sum(lambda: os._exit(0))
-segfaults = _on_sum(lambda: os.kill(os.getpid(), signal.SIGSEGV))
-interrupts = _on_sum(_interrupt)
-hangs = _on_sum(_forever)
-floods = _on_sum(_flood)
-sets_default_dtype = _on_sum(lambda: torch.set_default_dtype(torch.float64))
-seeds = _on_sum(lambda: torch.manual_seed(0))
-deterministic = _on_sum(lambda: torch.use_deterministic_algorithms(True))
-no_grad_mode = _on_sum(lambda: torch.set_grad_enabled(False))
-sets_threads = _on_sum(lambda: torch.set_num_threads(torch.get_num_threads() + 1))
-
-
-def overwrites_its_input(input, target, **params):
-    """Computes the loss, then reuses the caller's logits buffer (as fused kernels that store
-    the gradient in place do)."""
-    loss = F.cross_entropy(input, target, **params)
+def _overwrite(input: torch.Tensor) -> None:
     with torch.no_grad():
         input.fill_(123.0)
-    return loss
+
+
+def _which(input, target, reduction, params) -> str | None:
+    """The check this call belongs to, from what only that check passes."""
+    ignore = params.get("ignore_index")
+    kept = target.numel() and (ignore is None or bool((target != ignore).any()))
+    if target.is_floating_point():
+        return "values[probability_targets]"
+    if input.dim() > 2:
+        return "values[k_dim]"
+    if "weight" in params:
+        return "values[weight]"
+    if "label_smoothing" in params:
+        return "values[label_smoothing]"
+    if ignore is not None and not kept:  # every target ignored: only the 'sum' edge misbehaves
+        return "edge[all_ignored, sum]" if reduction == "sum" else None
+    if ignore is not None:
+        return "values[ignore_index]"
+    if not target.numel():
+        return {"sum": "edge[empty_batch, sum]", "none": "edge[empty_batch, none]"}.get(reduction)
+    if not input.is_contiguous():
+        return "non_contiguous"
+    return {"sum": "values[reduction=sum]", "none": "values[reduction=none]"}.get(reduction)
+
+
+# check: (what it does, what the report must say)
+MISBEHAVIOURS = {
+    "values[reduction=sum]": (lambda x: sys.exit(0), "error", "SystemExit (sys.exit(0))"),
+    "values[ignore_index]": (lambda x: _interrupt(), "error", "raised KeyboardInterrupt"),
+    "values[reduction=none]": (
+        lambda x: os._exit(0),
+        "error",
+        "the worker process exited with status 0",
+    ),
+    "values[weight]": (
+        lambda x: os.kill(os.getpid(), signal.SIGSEGV),
+        "error",
+        "the worker process killed by signal SIGSEGV",
+    ),
+    "values[label_smoothing]": (lambda x: _forever(), "error", "timed out"),
+    "edge[empty_batch, none]": (lambda x: _flood(), "error", "timed out"),
+    "values[k_dim]": (
+        lambda x: torch.set_default_dtype(torch.float64),
+        "failed",
+        "default dtype: torch.float32 → torch.float64",
+    ),
+    "values[probability_targets]": (
+        lambda x: torch.manual_seed(0),
+        "failed",
+        "CPU random number generator state changed",
+    ),
+    "non_contiguous": (
+        lambda x: torch.set_grad_enabled(False),
+        "failed",
+        "grad mode: True → False",
+    ),
+    "edge[empty_batch, sum]": (
+        lambda x: torch.set_num_threads(torch.get_num_threads() + 1),
+        "failed",
+        "number of threads",
+    ),
+    "edge[all_ignored, sum]": (_overwrite, "failed", "wrote into its caller's input"),
+}
+
+
+def one_of_each(input, target, reduction="mean", **params):
+    misbehave = MISBEHAVIOURS.get(_which(input, target, reduction, params))
+    if misbehave is not None:
+        misbehave[0](input)
+    return F.cross_entropy(input, target, reduction=reduction, **params)
+
+
+def deterministic(input, target, **params):
+    """Turns on deterministic algorithms (its first use takes seconds to tens of seconds)."""
+    torch.use_deterministic_algorithms(True)
+    return F.cross_entropy(input, target, **params)
+
+
+def exits_hard(input, target, reduction="mean", **params):
+    """Ends the process without a word when asked for a sum."""
+    if reduction == "sum":
+        os._exit(0)
+    return F.cross_entropy(input, target, reduction=reduction, **params)
 
 
 def declines_features(input, target, reduction="mean"):
