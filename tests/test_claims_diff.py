@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from verify import claims_diff, environment, report
+from verify import claims_diff, environment
+from verify import claims_report as report
 from verify.cli import main
 
 

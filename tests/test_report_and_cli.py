@@ -1,4 +1,4 @@
-"""The claims report (``verify.report``) and the ``verify`` command."""
+"""The claims report (``verify.claims_report``) and the ``verify`` command."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from verify import claims, report
+from verify import claims
+from verify import claims_report as report
 
 
 def result(claim_id, device, outcome, dtype="float64", message="", notes=(), ratio=0.5):

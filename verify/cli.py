@@ -4,7 +4,7 @@
                   [--markdown PATH] [--workers N] [--specs DIR] [-q] [-- PYTEST_ARGS...]
 
 runs the claim specs through pytest (on every available device, absent ones shown as
-skipped) and prints the table of ``verify.report``. Exit status: 0 when every observation
+skipped) and prints the table of ``verify.claims_report``. Exit status: 0 when every observation
 matches its documented verdict, 1 when one deviates or the run itself failed.
 
     verify check TARGET --contract NAME [--device cpu|cuda|all] [--dtype DTYPE ...]
@@ -152,7 +152,8 @@ def _follow_pytest(command: list[str], progress_file: Path, progress: Progress) 
 
 
 def run_claims(args: argparse.Namespace) -> int:
-    from verify import devices, report
+    from verify import claims_report as report
+    from verify import devices
 
     shown = devices.DEVICES if args.device == "all" else (args.device,)
     progress = Progress(quiet=args.quiet)
