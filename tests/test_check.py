@@ -341,3 +341,15 @@ def test_claim_checks_are_named_by_their_pytest_ids():
     result = _check(entry)
     assert result.name == "claim[CE-1]:test_ce1_x[cpu-float64-impl-none]"
     assert result.status == "unsupported"
+
+
+def test_declining_one_value_of_a_parameter_keeps_the_feature():
+    def little_smoothing(input, target, label_smoothing=0.0, **params):
+        if label_smoothing > 0.5:
+            raise NotImplementedError("label_smoothing must be at most 0.5")
+        return F.cross_entropy(input, target, label_smoothing=label_smoothing, **params)
+
+    report = check(little_smoothing, "cross_entropy", **FAST)
+    smoothing = next(c for c in report.checks if c.name == "values[label_smoothing]@cpu/float64")
+    assert smoothing.status == "passed" and "declined" in smoothing.message, smoothing
+    assert "label_smoothing" in report.exercised and report.verdict == "conforms"

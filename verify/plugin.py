@@ -67,8 +67,9 @@ _KEYWORD = re.compile(r"unexpected keyword argument '(\w+)'")
 @dataclass(frozen=True)
 class Declining:
     """A user's implementation as the specs call it: a call that needs a feature it declines
-    (a keyword it does not take, NotImplementedError, a ValueError naming a keyword passed)
-    skips the case as unsupported, unless the feature was declared supported."""
+    (a keyword it does not take, NotImplementedError, a ValueError naming a keyword passed, an
+    assertion of its own on a call with keywords) skips the case as unsupported, unless the
+    feature was declared supported."""
 
     impl: contracts.Implementation
     params: frozenset[str]  # the contract's keyword parameters
@@ -89,11 +90,13 @@ class Declining:
             raise
         except NotImplementedError as error:
             pytest.skip(f"{UNSUPPORTED}{type(error).__name__}: {str(error)[:200]}")
-        except ValueError as error:  # declined when it names a keyword the call passed
-            named = [k for k in params if k in self.params and k in str(error)]
-            if not named or set(named) & self.declared:
+        except (ValueError, AssertionError) as error:  # a refusal of a keyword's value
+            named = [k for k in params if k in self.params and k not in self.declared]
+            if isinstance(error, ValueError):
+                named = [k for k in named if k in str(error)]
+            if not named:
                 raise
-            pytest.skip(f"{UNSUPPORTED}{type(error).__name__}: {str(error)[:200]}")
+            pytest.skip(f"{UNSUPPORTED}{type(error).__name__} for {named[0]}: {str(error)[:200]}")
 
 
 def _user_implementations(config: pytest.Config) -> dict[str, contracts.Implementation]:

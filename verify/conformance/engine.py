@@ -5,10 +5,12 @@ check of an implementation that cannot travel to a worker. A check's outcome is 
 ``CheckResult``; a failed values check also carries its diagnosis.
 
 Declining: a TypeError "unexpected keyword argument 'P'" for the parameter of a feature the
-check needs, a NotImplementedError, or a ValueError raised where the check adds exactly one
-feature to the core case, means the implementation declines that feature (unless the user
-declared it supported): the check is *unsupported*, and so is every later check that needs
-the same feature. The core case cannot be declined: there it is an error.
+check needs, a NotImplementedError, or a ValueError or an assertion of its own raised where
+the check adds exactly one feature to the core case, means the implementation declines that
+case (unless the user declared the feature supported). The search goes on past a declined
+case; a check whose every case was declined is *unsupported*, and so is every later check that
+needs the same feature (a value it declines, such as ε = 1, declines that value only). The
+core case cannot be declined: there it is an error.
 """
 
 from __future__ import annotations
@@ -106,9 +108,10 @@ class Engine:
         if isinstance(error, TypeError) and (match := _KEYWORD.search(str(error))):
             named = [f for f in features if self.target.suite.feature(f).param == match[1]]
             return Declined(_first_line(error), named[0]) if named else None
-        explicit = isinstance(error, NotImplementedError) or (
-            isinstance(error, ValueError) and len(features) == 1
+        refused = isinstance(error, ValueError | AssertionError) and not isinstance(
+            error, Deviation
         )
+        explicit = isinstance(error, NotImplementedError) or (refused and len(features) == 1)
         if explicit and features:
             return Declined(_first_line(error), features[0] if len(features) == 1 else None)
         return None
@@ -144,15 +147,10 @@ class Engine:
         @chosen
         @given(case=strategy)
         def search(case: LossCase) -> None:
-            if outcome.declined or outcome.skipped:
+            if outcome.skipped:
                 return
             try:
                 check(case)
-            except (TypeError, NotImplementedError, ValueError) as error:
-                if (declined := self._declined(error, planned)) is None:
-                    outcome.failures.append(error)
-                    raise
-                outcome.declined = declined
             except Deviation as error:
                 if (entry := self._accepted(planned, case)) is not None:
                     outcome.accepted.append((entry, error))
@@ -163,8 +161,12 @@ class Engine:
                 if is_unsupported_error(error):
                     outcome.skipped = _first_line(error)
                     return
+                if (declined := self._declined(error, planned)) is not None:
+                    outcome.declined.append(declined)  # that case only: the search goes on
+                    return
                 outcome.failures.append(error)
                 raise
+            outcome.ran += 1
 
         provenance = self._provenance(chosen)
         if not chosen.derandomize:
@@ -211,18 +213,20 @@ class Engine:
 
 @dataclass
 class _Outcome:
-    """What a search saw besides a failure: a decline, a skip, accepted known deviations."""
+    """What a search saw besides a failure: declines, a skip, accepted known deviations."""
 
     failures: list[BaseException] = field(default_factory=list)
-    declined: Declined | None = None
+    declined: list[Declined] = field(default_factory=list)
+    ran: int = 0  # cases that ran through (not declined)
     skipped: str | None = None
     accepted: list[tuple[KnownDeviation, Deviation]] = field(default_factory=list)
 
     def result(self, declined_features: set[str]) -> CheckResult:
-        if self.declined is not None:
-            if self.declined.feature is not None:
-                declined_features.add(self.declined.feature)
-            return CheckResult("", "unsupported", f"declined: {self.declined}")
+        if self.declined and not self.ran and not self.accepted:
+            first = self.declined[0]
+            if first.feature is not None:
+                declined_features.add(first.feature)
+            return CheckResult("", "unsupported", f"declined: {first}")
         if self.skipped is not None:
             return CheckResult("", "skipped", f"not supported here: {self.skipped}")
         if self.accepted:
@@ -230,4 +234,7 @@ class _Outcome:
             return CheckResult(
                 "", "known", f"known deviation ({entry.reason}) where {entry.label}: {first}"
             )
-        return CheckResult("", "passed")
+        partly = (
+            f"declined {len(self.declined)} case(s): {self.declined[0]}" if self.declined else ""
+        )
+        return CheckResult("", "passed", partly)

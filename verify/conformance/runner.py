@@ -159,12 +159,14 @@ def _plan(
 def _run_checks(
     fn: Any, job: Job, isolate: bool, call_timeout: float, progress: Any, report: Report
 ) -> set[str]:
-    def on_begin(index: int) -> None:
+    started = []
+
+    def on_begin(index: int) -> None:  # the first check begins once the worker loaded it
         if progress is not None:
+            if not started:
+                started.append(progress.start("checks", len(job.checks)))
             progress.advance(job.checks[index].name)
 
-    if progress is not None:
-        progress.start("checks", len(job.checks))
     if isolate:
         try:
             run = run_in_workers(job, call_timeout, on_begin)
@@ -184,7 +186,7 @@ def _run_checks(
             report.notes.append("not isolated: it cannot travel to a worker (not picklable)")
         report.checks += _in_process(fn, job, on_begin)
         declined = job.declined
-    if progress is not None:
+    if progress is not None and started:
         progress.finish()
     return declined
 
