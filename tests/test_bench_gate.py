@@ -18,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from verify.benchmarking import gate
 from verify.benchmarking.compare import Comparison
 from verify.cli import main as gate_main
@@ -82,8 +84,16 @@ def _compare(current: Path, baseline: Path) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-def test_gate_fails_on_planted_slowdown(tmp_path):
-    baseline = _benchmark(tmp_path, "baseline")
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One timed run of the unchanged MSE, shared by the tests below (each timed run is a pytest
+    process: seconds of CPU). ``tox`` runs with ``--dist loadgroup``, so the group keeps both
+    tests on one xdist worker and the run is made once."""
+    return _benchmark(tmp_path_factory.mktemp("baseline"), "baseline")
+
+
+@pytest.mark.xdist_group("bench-baseline")
+def test_gate_fails_on_planted_slowdown(tmp_path, baseline):
     document = json.loads(baseline.read_text())
     (entry,) = document["benchmarks"]
     assert entry["extra_info"]["min_bytes"] == 2 * 10**6 * 4 + 4
@@ -110,8 +120,8 @@ def _gate(tmp_path: Path, baseline: Path, implementation: Path) -> subprocess.Co
     )  # fmt: skip
 
 
-def test_gate_re_times_a_regression_and_fails_only_when_it_reproduces(tmp_path):
-    baseline = _benchmark(tmp_path, "baseline")
+@pytest.mark.xdist_group("bench-baseline")
+def test_gate_re_times_a_regression_and_fails_only_when_it_reproduces(tmp_path, baseline):
     sleeping = tmp_path / "sleeping_mse.py"
     sleeping.write_text(SLEEPING_MSE)
     done = _gate(tmp_path, baseline, sleeping)

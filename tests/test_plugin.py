@@ -29,25 +29,40 @@ CUDA_ABSENT = not torch.cuda.is_available()
 
 
 def test_every_device_is_collected_and_absent_ones_skip_with_reason(pytester):
+    """One run of SPEC serves three checks (each run is a pytest process, seconds of CPU): every
+    device is collected, ids name device, dtype and form, and the results file records
+    outcomes, skips and notes."""
     pytester.makepyfile(SPEC)
-    result = pytester.runpytest_subprocess("-rs", "-p", "no:cacheprovider")
+    path = pytester.path / "results.json"
+    result = pytester.runpytest_subprocess(
+        "-v", "-rs", "-p", "no:cacheprovider", f"--verify-results={path}"
+    )
     if CUDA_ABSENT:
         result.assert_outcomes(passed=4, skipped=4)
         result.stdout.fnmatch_lines(["*CUDA not available*"])
     else:
         result.assert_outcomes(passed=8)
-
-
-def test_ids_name_device_dtype_and_form(pytester):
-    pytester.makepyfile(SPEC)
-    result = pytester.runpytest_subprocess("--collect-only", "-q", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(
         [
-            "*test_claim[[]cpu-float64-functional[]]",
-            "*test_claim[[]cpu-float32-module[]]",
-            "*test_claim[[]cuda-float64-functional[]]",
+            "*test_claim[[]cpu-float64-functional[]] *",
+            "*test_claim[[]cpu-float32-module[]] *",
+            "*test_claim[[]cuda-float64-functional[]] *",
         ]
     )
+    _assert_results_recorded(path)
+
+
+def _assert_results_recorded(path):
+    results = {r["nodeid"].split("::")[-1]: r for r in json.loads(path.read_text())}
+    passed = results["test_claim[cpu-float64-functional]"]
+    assert passed["claims"] == ["CE-1"]
+    assert (passed["device"], passed["dtype"], passed["outcome"]) == ("cpu", "float64", "passed")
+    assert passed["observation"]["comparisons"] == 1
+    assert passed["observation"]["notes"] == ["a note"]
+    assert 0.0 <= passed["observation"]["worst_ratio"] <= 1.0
+    if CUDA_ABSENT:
+        skipped = results["test_claim[cuda-float64-functional]"]
+        assert (skipped["outcome"], skipped["message"]) == ("skipped", "CUDA not available")
 
 
 def test_device_and_dtype_options_restrict_the_set(pytester):
@@ -84,22 +99,6 @@ def test_unknown_claim_id_is_a_usage_error(pytester):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown claim id(s) CE-99*"])
-
-
-def test_results_file_records_outcomes_errors_and_notes(pytester):
-    pytester.makepyfile(SPEC)
-    path = pytester.path / "results.json"
-    pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--verify-results={path}")
-    results = {r["nodeid"].split("::")[-1]: r for r in json.loads(path.read_text())}
-    passed = results["test_claim[cpu-float64-functional]"]
-    assert passed["claims"] == ["CE-1"]
-    assert (passed["device"], passed["dtype"], passed["outcome"]) == ("cpu", "float64", "passed")
-    assert passed["observation"]["comparisons"] == 1
-    assert passed["observation"]["notes"] == ["a note"]
-    assert 0.0 <= passed["observation"]["worst_ratio"] <= 1.0
-    if CUDA_ABSENT:
-        skipped = results["test_claim[cuda-float64-functional]"]
-        assert (skipped["outcome"], skipped["message"]) == ("skipped", "CUDA not available")
 
 
 def test_failures_are_recorded_with_their_message(pytester):

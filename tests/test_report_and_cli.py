@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from verify import claims
+from verify import claims, cli
 from verify import claims_report as report
 
 
@@ -77,14 +75,14 @@ def test_renderings_carry_every_claim():
     assert row_of(rows, "KL-2").observed["cpu"] in markdown
 
 
-def run_verify(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "verify.cli", *arguments],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
+def run_verify(capfd: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, str, str]:
+    """``verify`` run in this process (``verify claims`` still runs pytest in its own), with
+    its exit status, stdout and stderr: a ``verify`` process would cost seconds of CPU more.
+    ``tests/test_check.py`` runs the command itself."""
+    capfd.readouterr()
+    status = cli.main(list(arguments))
+    out, err = capfd.readouterr()
+    return status, out, err
 
 
 def write_spec(directory: Path, body: str) -> Path:
@@ -107,10 +105,14 @@ PASSING = """
     [(PASSING, 0, "refuted"), (PASSING.replace("pass", "assert False"), 1, "DEVIATES")],
     ids=["matches", "deviates"],
 )
-def test_verify_claims_exit_status_and_outputs(tmp_path, body, status, observed):
+def test_verify_claims_exit_status_and_outputs(
+    tmp_path, capfd, monkeypatch, body, status, observed
+):
+    monkeypatch.chdir(tmp_path)
     specs = write_spec(tmp_path / "specs", body)
     outputs = tmp_path / "claims.json", tmp_path / "claims.md"
-    done = run_verify(
+    returncode, stdout, stderr = run_verify(
+        capfd,
         "claims",
         "--specs",
         str(specs),
@@ -120,27 +122,27 @@ def test_verify_claims_exit_status_and_outputs(tmp_path, body, status, observed)
         str(outputs[0]),
         "--markdown",
         str(outputs[1]),
-        cwd=tmp_path,
     )
-    assert done.returncode == status, done.stderr
-    wd3 = next(line for line in done.stdout.splitlines() if line.startswith("WD-3"))
+    assert returncode == status, stderr
+    wd3 = next(line for line in stdout.splitlines() if line.startswith("WD-3"))
     assert observed in wd3
-    assert "no spec" in done.stdout  # the other claims, listed
+    assert "no spec" in stdout  # the other claims, listed
     assert json.loads(outputs[0].read_text())["claims"][0]["id"] == "CE-1"
     assert "| WD-3 |" in outputs[1].read_text()
 
 
-def test_verify_claims_fails_when_no_spec_is_collected(tmp_path):
+def test_verify_claims_fails_when_no_spec_is_collected(tmp_path, capfd, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     specs = write_spec(tmp_path / "specs", "x = 1\n")
-    done = run_verify("claims", "--specs", str(specs), "--workers", "0", cwd=tmp_path)
-    assert done.returncode == 1
+    assert run_verify(capfd, "claims", "--specs", str(specs), "--workers", "0")[0] == 1
 
 
-def test_usage_errors_are_one_line_and_exit_2(tmp_path):
-    done = run_verify("claims", "--specs", str(tmp_path / "missing"), cwd=tmp_path)
-    assert done.returncode == 2
-    assert done.stderr.strip().count("\n") == 0
-    assert "does not exist" in done.stderr and "Traceback" not in done.stderr
+def test_usage_errors_are_one_line_and_exit_2(tmp_path, capfd):
+    # An exception escaping main() would fail this test as it would print a traceback.
+    status, _, err = run_verify(capfd, "claims", "--specs", str(tmp_path / "missing"))
+    assert status == 2
+    assert err.strip().count("\n") == 0
+    assert "does not exist" in err and "Traceback" not in err
 
 
 def test_readme_claims_table_is_generated_from_the_catalogue():
