@@ -132,3 +132,20 @@ def test_hypothesis_profile_selection(pytester, monkeypatch, arguments, environm
     result.assert_outcomes(passed=1)
     seed = "" if profile == "ci" else ", seed *"  # a random profile's run shows its seed
     result.stdout.fnmatch_lines([f"verify: devices *; hypothesis profile {profile!r}{seed}"])
+
+
+def test_every_package_is_installed():
+    """pyproject.toml lists the packages by hand: a new one must be added there."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    listed = set(
+        tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        str(p.parent.relative_to(root)).replace("/", ".")
+        for top in ("verify", "specs")
+        for p in (root / top).rglob("__init__.py")
+    }
+    assert found <= listed
