@@ -23,7 +23,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+
+def _repository() -> Path:
+    """The clone this works on: the checkout holding this file (an editable install), else the
+    current directory (an installed package, run from the clone, as tox runs the tests)."""
+    checkout = Path(__file__).resolve().parents[1]
+    return checkout if (checkout / "README.md").is_file() else Path.cwd()
+
+
+ROOT = _repository()
 README = ROOT / "README.md"
 REPORTS = ROOT / "examples" / "reports"
 
