@@ -3,6 +3,7 @@ a whole report, the misbehaviour named, and a non-zero exit (``tests/misbehaving
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -29,9 +30,16 @@ def run(name: str, **options) -> conformance.Report:
     return check(f"{MISBEHAVING}:{name}", "cross_entropy", **{**QUICK, **options})
 
 
-@pytest.fixture(scope="module")
-def one_of_each() -> conformance.Report:
+@functools.cache
+def one_of_each_report() -> conformance.Report:
+    """Made once per process (a module fixture would be made again whenever xdist interleaves
+    another module's tests on this worker)."""
     return run("one_of_each")
+
+
+@pytest.fixture
+def one_of_each() -> conformance.Report:
+    return one_of_each_report()
 
 
 def by_name(report: conformance.Report) -> dict[str, conformance.CheckResult]:
