@@ -95,8 +95,7 @@ def check(
     ``file.py:attr``). ``isolate``: run it in worker processes (default: unless it is torch's
     own or cannot be loaded there). ``call_timeout``: seconds one call may take in a worker.
     ``known_deviations``: entries of ``read_known_deviations``, or ``{pattern: reason}``.
-    ``progress``: an object with ``start(stage, total)``, ``advance(label)`` and ``finish()``.
-    LoadError when a worker cannot load ``fn``.
+    ``progress``: a ``verify.progress.Progress``. LoadError when a worker cannot load ``fn``.
     """
     suite, dtypes = SUITES[contract], tuple(dtypes)
     if isinstance(known_deviations, Mapping):  # {pattern: reason}, unscoped
