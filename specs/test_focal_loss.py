@@ -465,6 +465,10 @@ def test_fl1_gradcheck(device, dtype, sigmoid_focal_loss, data):
 # FL-2
 
 
+@pytest.mark.implementation_detail(
+    "exact in floating point only when FL is computed from the same BCE (the torchvision "
+    "form); the ratio spec below holds other implementations to FL/BCE = α_t·(1 − p_t)^γ"
+)
 @pytest.mark.claim("FL-2")
 @SIGMOID_FOCAL
 @pytest.mark.dtypes(torch.float32, torch.bfloat16)
@@ -545,7 +549,10 @@ def test_fl2_ratio_to_bce_is_the_modulating_factor(
         binary_cross_entropy_with_logits, to_device(ladder, device, dtype), ones, reduction="none"
     )
     ratios = (fl_ladder / bce_ladder).detach().cpu().double().numpy()
-    assert np.all(np.diff(ratios) <= 0), f"FL/BCE grows with p_t: {ratios}"
+    # Rounding apart (a few units in the last place: FL and BCE may come from different code,
+    # as when the BCE is another library's), the ratio never grows.
+    slack = 4 * torch.finfo(dtype).eps * np.abs(ratios[1:])
+    assert np.all(np.diff(ratios) <= slack), f"FL/BCE grows with p_t: {ratios}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -127,22 +127,3 @@ def test_the_driver_runs_the_default_verify_check_with_each_adapters_own_options
     names = [a.name for adapters in ADAPTERS.values() for a in adapters]
     assert len(names) == len(set(names)) >= 15
     assert len({a.distribution for adapters in ADAPTERS.values() for a in adapters}) >= 6
-
-
-def test_a_declined_parameter_passed_by_the_harness_is_marked_as_its_artefact(tmp_path):
-    directory = environment(tmp_path)
-    report = deviating_report()
-    report["unsupported"] = ["reduction=none", "reduction=sum"]
-    report["checks"] = [
-        {"name": "values[core]@cpu/float64", "status": "passed", "message": ""},
-        {
-            "name": "gradcheck@cpu/float64",
-            "status": "error",
-            "message": "TypeError: f() got an unexpected keyword argument 'reduction'",
-        },
-    ]
-    (directory / "kornia.focal_loss.json").write_text(json.dumps(report))
-    lines = table.render(tmp_path).splitlines()
-    row = next(line for line in lines if line.startswith("| `kornia.losses.focal_loss`"))
-    assert "harness artefact, not the library" in row
-    assert "**deviates** (harness artefacts only" in row

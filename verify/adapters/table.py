@@ -27,11 +27,6 @@ SHOWN = 90  # characters of one counterexample field
 SHOWN_NAMES = 4  # check names listed for one deviation
 DIAGNOSED = "matches the reference with "
 AT = re.compile(r"@(\w+)/(\w+)$")
-DECLINED = re.compile(r"unexpected keyword argument '(\w+)'")
-ARTEFACT = (
-    "harness artefact, not the library: `verify check` runs this check with a parameter the "
-    "implementation does not take (see the note above the table)"
-)
 
 
 def _cell(text: str) -> str:
@@ -92,15 +87,7 @@ def deviations(report: dict[str, Any]) -> list[dict[str, Any]]:
             if line.split("@")[0].split(":")[0] in group["names"]
         ]
         group["matches"] = list(dict.fromkeys(found))
-        group["artefact"] = _declined_parameter(group["first"], report["unsupported"])
     return list(groups.values())
-
-
-def _declined_parameter(check: dict[str, Any], unsupported: list[str]) -> bool:
-    """An error that is the implementation declining a parameter whose feature is unsupported:
-    the harness called it with that parameter outside the feature's own checks."""
-    found = DECLINED.search(check["message"]) if check["status"] == "error" else None
-    return bool(found) and any(f.split("=")[0] == found.group(1) for f in unsupported)
 
 
 def _names(names: list[str]) -> str:
@@ -112,9 +99,7 @@ def _deviation_line(index: int, group: dict[str, Any]) -> str:
     first = group["first"]
     line = f"{index}. {_names(group['names'])} ({', '.join(group['where'])}): {_message(first)}"
     line += _example(first.get("counterexample"))
-    if group["artefact"]:
-        line += f": {ARTEFACT}"
-    elif group["matches"]:
+    if group["matches"]:
         line += f"; matches instead: {'; '.join(group['matches'])}"
     return line
 
@@ -131,8 +116,6 @@ def _row(adapter: Adapter, report: dict[str, Any], versions: dict[str, str]) -> 
     found = deviations(report)
     lines = [_deviation_line(i, g) for i, g in enumerate(found, 1)]
     verdict = f"**{report['verdict']}**"
-    if found and all(g["artefact"] for g in found):
-        verdict += " (harness artefacts only: conforms on the features it supports)"
     cells = [
         f"`{adapter.api}`",
         library,
@@ -192,19 +175,10 @@ How each library is reached (the adapters' docstrings say more):
   is given Python floats as fp32 scalars, as compiled Triton passes them. Liger computes in
   fp32 by design and bf16 is wrong in the interpreter, so it is checked in float32 and float16
   only. The fused linear cross-entropy is checked as CE(hidden @ Wᵀ) with the logits as the
-  hidden states and W the identity. Liger also writes the gradient into the logits it is given
-  (its memory saving); `verify check` does not see that write (it hands the implementation a
-  copy of the input), so no row reports it.
+  hidden states and W the identity.
 - **optax** is called through a torch ↔ JAX bridge (`jax.vjp` for the gradient, `jax.jit`,
   `jax_enable_x64` so float64 stays float64); its losses are unreduced, and the adapters apply
   the caller's `jnp.mean`/`jnp.sum` inside JAX.
-- Two known harness limitations. `verify check` runs its `non_contiguous` and `gradcheck`
-  checks on `reduction='none'` cases, even for an implementation that does not take
-  `reduction` (timm's losses only take the mean): those calls fail with "unexpected keyword
-  argument", the report counts them as errors, and the table marks them as harness artefacts.
-  And an unreduced output of the wrong shape is reported as the harness's own failure to seed
-  the gradient (`RuntimeError: expand(...)`) rather than as a shape difference: smp's
-  `FocalLoss(mode='binary')` returns its 'none' loss flattened to (N·M,), checked by hand.
 - An α < 0 ("no α") is passed as the library's `alpha=None`; class indices are given to timm's
   `SoftTargetCrossEntropy` as one-hot rows; input kinds a library does not document (K-dim
   scores, probability targets) are declined, not tried.
