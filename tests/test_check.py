@@ -363,3 +363,52 @@ def test_declining_one_value_of_a_parameter_keeps_the_feature():
     smoothing = next(c for c in report.checks if c.name == "values[label_smoothing]@cpu/float64")
     assert smoothing.status == "passed" and "declined" in smoothing.message, smoothing
     assert "label_smoothing" in report.exercised and report.verdict == "conforms"
+
+
+def test_a_wrongly_shaped_output_is_named():
+    def flattened(input, target, reduction="mean", **params):
+        return F.cross_entropy(input, target, reduction=reduction, **params).flatten()
+
+    report = check(flattened, "cross_entropy", **FAST)
+    core = next(c for c in report.checks if c.name == "values[core]@cpu/float64")
+    assert core.status == "failed" and "shape (1,), expected ()" in core.message, core
+
+
+def test_nan_for_an_empty_batch_under_sum_is_caught():
+    def nan_when_empty(input, target, reduction="mean", **params):
+        if target.numel() == 0:
+            return input.sum() * float("nan")
+        return F.cross_entropy(input, target, reduction=reduction, **params)
+
+    report = check(nan_when_empty, "cross_entropy", **FAST)
+    edge = next(c for c in report.checks if c.name == "edge[empty_batch, sum]@cpu/float64")
+    assert edge.status == "failed" and "got nan" in edge.message, edge
+
+
+class _WrongBackward(torch.autograd.Function):
+    """Cross-entropy whose backward returns half the gradient."""
+
+    @staticmethod
+    def forward(ctx, input, target):
+        ctx.save_for_backward(input, target)
+        return F.cross_entropy(input, target)
+
+    @staticmethod
+    def backward(ctx, grad):
+        input, target = ctx.saved_tensors
+        with torch.enable_grad():
+            x = input.detach().requires_grad_()
+            (g,) = torch.autograd.grad(F.cross_entropy(x, target), x)
+        return 0.5 * grad * g, None
+
+
+def test_gradcheck_catches_a_backward_that_disagrees_with_its_forward():
+    def half_gradient(input, target, **params):
+        if params:
+            raise NotImplementedError("the core case only")
+        return _WrongBackward.apply(input, target)
+
+    report = check(half_gradient, "cross_entropy", **FAST)
+    gradcheck = next(c for c in report.checks if c.name == "gradcheck@cpu/float64")
+    assert gradcheck.status == "failed", gradcheck
+    assert "central differences" in gradcheck.message

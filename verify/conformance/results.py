@@ -33,8 +33,6 @@ class CheckResult:
     message: str = ""
     counterexample: dict[str, Any] | None = None
     diagnosis: list[str] = field(default_factory=list)
-    # What the check exercised, for known-deviations scoping: parameter values, edge name.
-    scope: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
