@@ -121,6 +121,9 @@ def test_hypothesis_profile_selection(pytester, monkeypatch, arguments, environm
         monkeypatch.setenv("VERIFY_HYPOTHESIS_PROFILE", environment)
     else:
         monkeypatch.delenv("VERIFY_HYPOTHESIS_PROFILE", raising=False)
+    # Set as on CI machines: Hypothesis then loads its own derandomized "ci" profile at import,
+    # which the project's profiles must not inherit from.
+    monkeypatch.setenv("CI", "true")
     pytester.makepyfile(
         f"""
         from hypothesis import settings

@@ -27,16 +27,20 @@ PROFILE_ENV = "VERIFY_HYPOTHESIS_PROFILE"
 DEFAULT_PROFILE = "ci"
 PROFILES = ("dev", "ci", "random", "thorough")
 
+# Every profile starts from Hypothesis' "default" profile, not from whatever is loaded: when the
+# environment variable CI is set, Hypothesis loads its own derandomized, database-less "ci"
+# profile at import, and profiles registered without a parent would silently inherit that.
+_BASE = settings.get_profile("default")
 _COMMON = {
     "deadline": None,
     "print_blob": True,
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
 }
 
-settings.register_profile("dev", max_examples=10, **_COMMON)
-settings.register_profile("ci", max_examples=30, derandomize=True, database=None, **_COMMON)
-settings.register_profile("random", max_examples=30, database=None, **_COMMON)
-settings.register_profile("thorough", max_examples=2000, **_COMMON)
+settings.register_profile("dev", _BASE, max_examples=10, **_COMMON)
+settings.register_profile("ci", _BASE, max_examples=30, derandomize=True, database=None, **_COMMON)
+settings.register_profile("random", _BASE, max_examples=30, database=None, **_COMMON)
+settings.register_profile("thorough", _BASE, max_examples=2000, **_COMMON)
 
 
 def selected_profile(cli_choice: str | None) -> str:
