@@ -22,7 +22,7 @@ import pytest
 
 from verify.benchmarking import gate
 from verify.benchmarking.compare import Comparison
-from verify.cli import main as gate_main
+from verify.cli import main as verify_main
 
 ROOT = Path(__file__).parents[1]
 SLEEPING_MSE = """
@@ -57,13 +57,13 @@ the slowest baseline seen under load (2.7 ms), while an unchanged MSE re-timed u
 OPTIONS = ("-q", "-k", CASE, "--benchmark-max-time=0.2")
 
 
-def _benchmark(tmp_path: Path, name: str, *extra: str) -> Path:
+def _benchmark(tmp_path: Path, name: str) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     output = tmp_path / f"{name}.json"
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "benchmarks", *OPTIONS,
          "--benchmark-save-data",
-         f"--benchmark-json={output}", f"--benchmark-storage=file://{tmp_path / 'storage'}",
-         *extra],
+         f"--benchmark-json={output}", f"--benchmark-storage=file://{tmp_path / 'storage'}"],
         cwd=ROOT, capture_output=True, text=True, timeout=600, env=_outside_xdist(),
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -76,37 +76,10 @@ def _outside_xdist() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
 
 
-def _compare(current: Path, baseline: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "verify.cli", "bench-compare", str(current), "--baseline",
-         str(baseline)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One timed run of the unchanged MSE, shared by the tests below (each timed run is a pytest
-    process: seconds of CPU). ``tox`` runs with ``--dist loadgroup``, so the group keeps both
-    tests on one xdist worker and the run is made once."""
-    return _benchmark(tmp_path_factory.mktemp("baseline"), "baseline")
-
-
-@pytest.mark.xdist_group("bench-baseline")
-def test_gate_fails_on_planted_slowdown(tmp_path, baseline):
-    document = json.loads(baseline.read_text())
-    (entry,) = document["benchmarks"]
-    assert entry["extra_info"]["min_bytes"] == 2 * 10**6 * 4 + 4
-    assert len(entry["stats"]["data"]) >= 10
-    planted = tmp_path / "sleeping_mse.py"
-    planted.write_text(SLEEPING_MSE)
-    slow = _benchmark(
-        tmp_path, "slow", f"--bench-impl=mse_loss={planted}:mse_loss", "--bench-only-impl"
-    )
-    done = _compare(slow, baseline)
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert "regression" in done.stdout
-    assert _compare(baseline, baseline).returncode == 0
+def _compare(current: Path, baseline: Path, capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    """``verify bench-compare`` in this process (its timed runs are the processes that matter)."""
+    status = verify_main(["bench-compare", str(current), "--baseline", str(baseline)])
+    return status, capsys.readouterr().out
 
 
 def _gate(tmp_path: Path, baseline: Path, implementation: Path) -> subprocess.CompletedProcess:
@@ -120,18 +93,33 @@ def _gate(tmp_path: Path, baseline: Path, implementation: Path) -> subprocess.Co
     )  # fmt: skip
 
 
-@pytest.mark.xdist_group("bench-baseline")
-def test_gate_re_times_a_regression_and_fails_only_when_it_reproduces(tmp_path, baseline):
+def test_a_planted_slowdown_fails_the_comparison_and_the_gate_clears_a_transient_one(
+    tmp_path, capsys
+):
+    """One test, so that its timed baseline run (a pytest process: seconds of CPU) is made once:
+    the saved run of the unchanged MSE; ``bench-compare`` of the sleeping MSE's run (the gate's
+    first timing) against it fails, of the baseline against itself passes; the gate confirms the
+    sleeping MSE's regression by re-timing it, and clears one that does not reproduce."""
+    baseline = _benchmark(tmp_path / "baseline", "baseline")
+    (entry,) = json.loads(baseline.read_text())["benchmarks"]
+    assert entry["extra_info"]["min_bytes"] == 2 * 10**6 * 4 + 4
+    assert len(entry["stats"]["data"]) >= 10
+
     sleeping = tmp_path / "sleeping_mse.py"
     sleeping.write_text(SLEEPING_MSE)
-    done = _gate(tmp_path, baseline, sleeping)
+    done = _gate(tmp_path / "sleeping", baseline, sleeping)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     assert "confirmed by 1 re-measurement" in done.stdout
-    assert (tmp_path / "gate" / "bench-recheck-1.json").is_file()
+    assert (tmp_path / "sleeping" / "gate" / "bench-recheck-1.json").is_file()
+    status, output = _compare(
+        tmp_path / "sleeping" / "gate" / "bench-current.json", baseline, capsys
+    )
+    assert status == 1 and "regression" in output, output
+    assert _compare(baseline, baseline, capsys)[0] == 0
 
     transient = tmp_path / "transient_mse.py"
     transient.write_text(SLOW_IN_FIRST_PROCESS)
-    done = _gate(tmp_path, baseline, transient)
+    done = _gate(tmp_path / "transient", baseline, transient)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "not confirmed:" in done.stdout
     assert "1 of 1 regression(s) not confirmed" in done.stdout
@@ -164,13 +152,13 @@ def test_confirm_keeps_only_regressions_every_re_measurement_repeats():
 
 def test_gate_arguments_errors_are_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no benchmarks/ here
-    assert gate_main(["bench-gate"]) == 2
+    assert verify_main(["bench-gate"]) == 2
     assert capsys.readouterr().err.strip() == (
         "verify bench-gate: error: no benchmarks/ folder here: run verify bench-gate from the "
         "project root"
     )
-    assert gate_main(["bench-gate", "--recheck", "-1"]) == 2
+    assert verify_main(["bench-gate", "--recheck", "-1"]) == 2
     assert "--recheck must be 0 or more" in capsys.readouterr().err
     (tmp_path / "benchmarks").mkdir()  # no saved run: said before any benchmark is timed
-    assert gate_main(["bench-gate", "--storage", str(tmp_path / "none")]) == 2
+    assert verify_main(["bench-gate", "--storage", str(tmp_path / "none")]) == 2
     assert capsys.readouterr().err.startswith("verify bench-gate: error: benchmark storage folder")

@@ -3,22 +3,17 @@ a whole report, the misbehaviour named, and a non-zero exit (``tests/misbehaving
 
 from __future__ import annotations
 
-import functools
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import torch
 
 from tests.misbehaving import MISBEHAVIOURS
 from verify import check, check_report, conformance
 from verify.conformance.plan import plan
 from verify.suites import SUITES
-
-# One worker process per test file under xdist: the shared report is made once.
-pytestmark = pytest.mark.xdist_group("isolation")
 
 MISBEHAVING = Path(__file__).parent / "misbehaving.py"
 QUICK = {"dtypes": (torch.float64,), "profile": "dev", "claims": False, "call_timeout": 3.0}
@@ -30,39 +25,29 @@ def run(name: str, **options) -> conformance.Report:
     return check(f"{MISBEHAVING}:{name}", "cross_entropy", **{**QUICK, **options})
 
 
-@functools.cache
-def one_of_each_report() -> conformance.Report:
-    """Made once per process (a module fixture would be made again whenever xdist interleaves
-    another module's tests on this worker)."""
-    return run("one_of_each")
-
-
-@pytest.fixture
-def one_of_each() -> conformance.Report:
-    return one_of_each_report()
-
-
 def by_name(report: conformance.Report) -> dict[str, conformance.CheckResult]:
     return {c.name.removesuffix(WHERE): c for c in report.checks}
 
 
-@pytest.mark.parametrize("check_name", sorted(MISBEHAVIOURS))
-def test_each_misbehaviour_fails_its_own_check(one_of_each, check_name):
-    _, status, message = MISBEHAVIOURS[check_name]
-    result = by_name(one_of_each)[check_name]
-    assert result.status == status and message in result.message, result
-
-
-def test_the_run_completes_and_other_checks_are_unaffected(one_of_each):
-    assert [c.name for c in one_of_each.checks] == CHECKS  # restarted workers went on
-    others = {n: c.status for n, c in by_name(one_of_each).items() if n not in MISBEHAVIOURS}
-    assert set(others.values()) == {"passed"}, check_report.render_text(one_of_each)
-    assert one_of_each.verdict == "deviates"
-
-
-def test_a_flood_of_output_is_kept_as_a_bounded_excerpt(one_of_each):
-    assert one_of_each.output["bytes"] > 10_000
-    excerpt = one_of_each.output["excerpt"]
+def test_each_misbehaviour_fails_its_own_check_and_the_run_completes():
+    """One run (seconds of worker restarts, so made once): every misbehaviour fails its own
+    check with its own message, the checks after each went on in a fresh worker, every other
+    check passes, and the flood of output is kept as a bounded excerpt."""
+    report = run("one_of_each")
+    results = by_name(report)
+    wrong = [
+        f"{name}: got {results[name].status} {results[name].message!r}, "
+        f"expected {status} with {message!r}"
+        for name, (_, status, message) in sorted(MISBEHAVIOURS.items())
+        if not (results[name].status == status and message in results[name].message)
+    ]
+    assert not wrong, "\n".join(wrong)
+    assert [c.name for c in report.checks] == CHECKS  # restarted workers went on
+    others = {n: c.status for n, c in results.items() if n not in MISBEHAVIOURS}
+    assert set(others.values()) == {"passed"}, check_report.render_text(report)
+    assert report.verdict == "deviates"
+    assert report.output["bytes"] > 10_000
+    excerpt = report.output["excerpt"]
     assert len(excerpt) < 5000 and "bytes omitted" in excerpt
 
 

@@ -30,25 +30,27 @@ CUDA_ABSENT = not torch.cuda.is_available()
 
 def test_every_device_is_collected_and_absent_ones_skip_with_reason(pytester):
     """One run of SPEC serves three checks (each run is a pytest process, seconds of CPU): every
-    device is collected, ids name device, dtype and form, and the results file records
-    outcomes, skips and notes."""
+    device is collected, ids name device, dtype and form (the module form in float64 only),
+    and the results file records outcomes, skips and notes."""
     pytester.makepyfile(SPEC)
     path = pytester.path / "results.json"
     result = pytester.runpytest_subprocess(
         "-v", "-rs", "-p", "no:cacheprovider", f"--verify-results={path}"
     )
     if CUDA_ABSENT:
-        result.assert_outcomes(passed=4, skipped=4)
+        result.assert_outcomes(passed=3, skipped=3)
         result.stdout.fnmatch_lines(["*CUDA not available*"])
     else:
-        result.assert_outcomes(passed=8)
+        result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines(
         [
             "*test_claim[[]cpu-float64-functional[]] *",
-            "*test_claim[[]cpu-float32-module[]] *",
+            "*test_claim[[]cpu-float64-module[]] *",
+            "*test_claim[[]cpu-float32-functional[]] *",
             "*test_claim[[]cuda-float64-functional[]] *",
         ]
     )
+    assert "float32-module" not in result.stdout.str()
     _assert_results_recorded(path)
 
 
@@ -70,6 +72,7 @@ def test_device_and_dtype_options_restrict_the_set(pytester):
     result = pytester.runpytest_subprocess(
         "--collect-only", "-q", "-p", "no:cacheprovider", "--device", "cpu", "--dtype", "float32"
     )
+    # float64 deselected: the module form runs in the spec's first remaining dtype
     result.stdout.fnmatch_lines(["*[[]cpu-float32-functional[]]", "*[[]cpu-float32-module[]]"])
     assert "cuda" not in result.stdout.str()
     assert "float64" not in result.stdout.str()
