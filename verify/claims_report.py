@@ -71,7 +71,9 @@ def summarize(results: Iterable[dict[str, Any]], devices: Sequence[str]) -> list
     rows = []
     for claim in CATALOGUE:
         row = ClaimRow(claim)
-        mine = [r for r in results if claim.id in r["claims"]]
+        # by node id, not in the order the tests finished (which xdist's scheduling decides),
+        # so that the same run gives the same details in the same order
+        mine = sorted((r for r in results if claim.id in r["claims"]), key=lambda r: r["nodeid"])
         row.has_spec = bool(mine)
         for device in devices:
             tests = [r for r in mine if r["device"] == device]
