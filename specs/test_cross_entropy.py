@@ -2,9 +2,8 @@
 
 Every test takes its implementations as arguments named after contracts (``cross_entropy``,
 ``nll_loss``, ``log_softmax``, ``softmax``, ``kl_div``); the verify plugin supplies the torch
-functional and module forms, and the self-tests in ``tests/`` call the same tests with planted
-bugs (``tests/test_planted_bugs.py`` for CE-1 and CE-4, ``tests/test_planted_cross_entropy.py``
-for the others).
+functional and module forms, and ``tests/test_planted_cross_entropy.py`` calls the same tests
+with the planted bugs of ``tests/planted_cross_entropy.py``.
 
 Where a spec runs in fewer dtypes than all four, its decorator says so and its docstring why:
 the suite's time budget is spent where a dtype can change the outcome.
@@ -108,28 +107,6 @@ def test_ce1_gradcheck(device, dtype, cross_entropy, nll_loss, log_softmax, data
     params = params_to_device(case.params, device, dtype)
     for fn in (cross_entropy, nll_of_log_softmax(nll_loss, log_softmax)):
         assert torch.autograd.gradcheck(lambda s, fn=fn: fn(s, y, **params), (x,))
-
-
-EXAMPLE_CE4 = ([[10.0, 0.0, -10.0], [8.0, 8.0, 8.0]], [0, 2], "0.5493")
-
-
-@pytest.mark.claim("CE-4")
-@pytest.mark.dtypes(torch.float64, torch.float32)
-def test_ce4_published_example(device, dtype, cross_entropy, nll_loss, log_softmax, kl_div):
-    """CE = NLL(LogSoftmax) = KLDiv(LogSoftmax, one-hot, 'batchmean') = 0.5493 on the example."""
-    scores, target, published = EXAMPLE_CE4
-    x = to_device(np.array(scores), device, dtype)
-    y = to_device(np.array(target), device)
-    one_hot = to_device(np.eye(3)[target], device, dtype)
-    values = {
-        "CrossEntropyLoss": call_or_skip(cross_entropy, x, y),
-        "NLLLoss(LogSoftmax)": call_or_skip(nll_of_log_softmax(nll_loss, log_softmax), x, y),
-        "KLDivLoss(LogSoftmax, one-hot, batchmean)": call_or_skip(
-            kl_div, log_softmax(x, dim=1), one_hot, reduction="batchmean"
-        ),
-    }
-    for name, value in values.items():
-        assert_matches_published(value, published, what=name)
 
 
 # --- shared helpers -------------------------------------------------------------------------
@@ -516,6 +493,31 @@ def test_ce3_published_example(device, dtype, tutorial, cross_entropy):
     tutorial_value, _ = tutorial(rounded(np.array(scores), dtype), np.array(target))
     assert_matches_published(tutorial_value, published, what="NumPy tutorial")
     assert_matches_published(call_or_skip(cross_entropy, x, y), published, what="CrossEntropyLoss")
+
+
+# --- CE-4: the published example -------------------------------------------------------------
+
+
+EXAMPLE_CE4 = ([[10.0, 0.0, -10.0], [8.0, 8.0, 8.0]], [0, 2], "0.5493")
+
+
+@pytest.mark.claim("CE-4")
+@pytest.mark.dtypes(torch.float64, torch.float32)
+def test_ce4_published_example(device, dtype, cross_entropy, nll_loss, log_softmax, kl_div):
+    """CE = NLL(LogSoftmax) = KLDiv(LogSoftmax, one-hot, 'batchmean') = 0.5493 on the example."""
+    scores, target, published = EXAMPLE_CE4
+    x = to_device(np.array(scores), device, dtype)
+    y = to_device(np.array(target), device)
+    one_hot = to_device(np.eye(3)[target], device, dtype)
+    values = {
+        "CrossEntropyLoss": call_or_skip(cross_entropy, x, y),
+        "NLLLoss(LogSoftmax)": call_or_skip(nll_of_log_softmax(nll_loss, log_softmax), x, y),
+        "KLDivLoss(LogSoftmax, one-hot, batchmean)": call_or_skip(
+            kl_div, log_softmax(x, dim=1), one_hot, reduction="batchmean"
+        ),
+    }
+    for name, value in values.items():
+        assert_matches_published(value, published, what=name)
 
 
 # --- CE-5: CrossEntropyLoss on probabilities ------------------------------------------------

@@ -27,7 +27,6 @@ import mpmath as mp
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -38,48 +37,19 @@ from verify.autodiff import assert_value_and_gradient, call_or_skip
 from verify.devices import dtype_name, rounded, to_device
 from verify.oracles import symmetric
 from verify.oracles.reduction import REDUCTIONS, expand_cotangent
+from verify.stand_ins import SCE_EPS as EPS
+from verify.stand_ins import (
+    clamped_binary_cross_entropy,
+    reproduce_reverse_cross_entropy,
+    reverse_cross_entropy,
+    symmetric_cross_entropy,
+)
 from verify.tolerances import (
     assert_close,
     assert_matches_published,
     logsumexp_condition,
     loss_scale,
 )
-
-EPS = 1e-4
-
-# --------------------------------------------------------------------------------------------
-# The implementations under claim.
-
-
-def _reduce(loss: torch.Tensor, reduction: str) -> torch.Tensor:
-    return {"none": loss, "sum": loss.sum(), "mean": loss.mean()}[reduction]
-
-
-def clamped_binary_cross_entropy(a, b, eps=EPS, reduction="none"):
-    """ce(a, b) = −ā·log b̄ − (1 − ā)·log(1 − b̄), both clamped to [eps, 1 − eps] (SCE-1)."""
-    a, b = a.clamp(eps, 1 - eps), b.clamp(eps, 1 - eps)
-    return _reduce(-(a * torch.log(b) + (1 - a) * torch.log(1 - b)), reduction)
-
-
-def reverse_cross_entropy(x, target, eps=EPS, reduction="mean"):
-    """RCE = −Σ_c softmax(x)_c·log clamp(onehot(y), eps, 1)_c (SCELoss-Reproduce's RCE term)."""
-    p = F.softmax(x, dim=1)
-    label = F.one_hot(target, x.shape[1]).to(x.dtype).clamp(eps, 1.0)
-    return _reduce(-(p * torch.log(label)).sum(dim=1), reduction)
-
-
-def symmetric_cross_entropy(x, target, a=1.0, b=1.0, eps=EPS, reduction="mean"):
-    """SCE = a·CE + b·RCE per sample, then the reduction (SCELoss, Wang et al. 2019)."""
-    ce = F.cross_entropy(x, target, reduction="none")
-    return _reduce(a * ce + b * reverse_cross_entropy(x, target, eps, "none"), reduction)
-
-
-def reproduce_reverse_cross_entropy(x, target, eps=EPS, reduction="mean"):
-    """RCE as HanxunH/SCELoss-Reproduce (loss.py) computes it: softmax clamped to [1e-7, 1]."""
-    p = F.softmax(x, dim=1).clamp(1e-7, 1.0)
-    label = F.one_hot(target, x.shape[1]).to(x.dtype).clamp(eps, 1.0)
-    return _reduce(-(p * torch.log(label)).sum(dim=1), reduction)
-
 
 BINARY_CE = pytest.mark.parametrize(
     "binary_ce", [clamped_binary_cross_entropy], ids=["clamped-both-arguments"]

@@ -10,9 +10,9 @@
   correct form sums the per-token losses and divides by the global count.
 
 The model is a linear layer: a classifier over X (AG-1 to AG-3, the problems of
-``specs/test_optimizers.py``) or a token-classification head over padded sequences (AG-4).
+``specs/linear_problems.py``) or a token-classification head over padded sequences (AG-4).
 Gradients are held to the float64 cross-entropy oracle; the loops and the backward pass are
-arguments, so that ``tests/test_planted_optimizers.py`` can run the same specs on planted bugs.
+arguments, so that ``tests/test_planted_training_loop.py`` can run the same specs on planted bugs.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from specs.test_optimizers import (
+from specs.linear_problems import (
     gradient_magnitude,
     linear_gradient,
     linear_model,

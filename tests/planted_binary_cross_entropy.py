@@ -12,6 +12,29 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def logsigmoid_bce_with_logits(*, naive_sigmoid: bool = False):
+    """BCE on logits. Bug ``naive_sigmoid``: log σ(x) and log(1 − σ(x)) taken literally."""
+
+    def bce_with_logits(x, target, reduction="mean"):
+        if naive_sigmoid:
+            p = torch.sigmoid(x)
+            losses = -(target * torch.log(p) + (1 - target) * torch.log(1 - p))
+        else:
+            losses = -(target * F.logsigmoid(x) + (1 - target) * F.logsigmoid(-x))
+        return {"none": losses, "sum": losses.sum(), "mean": losses.mean()}[reduction]
+
+    return bce_with_logits
+
+
+def clamped_bce(eps: float):
+    """BCE on probabilities clamped to [eps, 1 − eps] first, a common "stability" fix."""
+
+    def bce(p, target, reduction="mean"):
+        return F.binary_cross_entropy(p.clamp(eps, 1 - eps), target, reduction=reduction)
+
+    return bce
+
+
 def _reduce(losses, reduction):
     if reduction == "none":
         return losses

@@ -1,4 +1,4 @@
-"""Regularization and optimizers: WD-1 (headline) to WD-5 and OBJ-1.
+"""Weight decay and regularization in optimizers: WD-1 (headline) to WD-5.
 
 WD-1 (headline): SGD weight decay is an L2 penalty.
 
@@ -21,7 +21,8 @@ The other claims use the same problems (WD-5 a separable lasso):
   penalty (α/2)Σw² over the weights is weight_decay=α on the weight group; αΣw² is 2α.
 - WD-5 (refuted): ∇ βΣ|w| = β·sign(w) with sign(0) = 0, but subgradient SGD leaves weights
   jumping across zero; a soft-threshold (proximal) step gives exact zeros.
-- OBJ-1: the gradient of loss + penalty is the sum of the gradients (L2 and L1).
+
+OBJ-1 (the gradient of loss + penalty) is in ``specs/test_objectives.py``, on the same problem.
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from specs.linear_problems import (
+    classifier_problems,
+    gradient_magnitude,
+    linear_gradient,
+    linear_model,
+    linear_problems,
+    oracle_gradient,
+)
 from verify import oracles, recording
 from verify.autodiff import value_and_grad
 from verify.devices import rounded, to_device
@@ -44,8 +53,6 @@ from verify.tolerances import (
     assert_close,
     compare,
     describe,
-    logsumexp_condition,
-    loss_scale,
     tolerance,
 )
 
@@ -56,29 +63,6 @@ SGD_CONFIGS = {
     "dampening": {"momentum": 0.9, "dampening": 0.5},
     "nesterov": {"momentum": 0.9, "nesterov": True},
 }
-
-
-@st.composite
-def classifier_problems(draw, dtype):
-    """A small linear softmax classification problem and SGD hyperparameters."""
-    n, c, d = draw(st.integers(1, 6)), draw(st.integers(2, 4)), draw(st.integers(1, 4))
-    unit = st.floats(-1.0, 1.0, allow_subnormal=False)
-    return {
-        "X": rounded(draw(hnp.arrays(np.float64, (n, d), elements=unit)) * 3.0, dtype),
-        "y": draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1))),
-        "W0": rounded(draw(hnp.arrays(np.float64, (c, d), elements=unit)), dtype),
-        "lr": draw(st.sampled_from([1e-3, 0.05, 0.3])),
-        "weight_decay": draw(st.sampled_from([1e-4, 0.01, 0.5])),
-    }
-
-
-def oracle_gradient(X, y):
-    """∇_W of mean cross-entropy of X·Wᵀ, from the oracle's gradient with respect to the scores."""
-
-    def gradient(W):
-        return oracles.cross_entropy_vjp(X @ W.T, y).T @ X
-
-    return gradient
 
 
 def torch_trajectory(optimizer_cls, problem, device, dtype, *, penalty, **config):
@@ -158,12 +142,6 @@ def adam_settings(draw):
     beta1 = draw(st.sampled_from([0.0, 0.5, 0.9]))
     beta2 = draw(st.sampled_from([0.9, 0.99, 0.999]))
     return {"betas": (beta1, beta2), "eps": draw(st.sampled_from([1e-8, 1e-6, 1e-3]))}
-
-
-def gradient_magnitude(X, y, W):
-    """Per weight, Σ_i |p_ic − [y_i = c]|·|x_id| / N: the size of the terms ∇_W CE adds up."""
-    residual = np.abs(oracles.softmax(X @ W.T, axis=1) - np.eye(W.shape[0])[y])
-    return residual.T @ np.abs(X) / max(len(y), 1)
 
 
 def gradient_lipschitz(X, decay):
@@ -348,38 +326,6 @@ def test_wd3_adamw_differs_from_adam_with_l2_penalty(device, dtype, adamw):
 
 
 # WD-4: parameter groups and the factor convention of a hand-written penalty.
-
-
-@st.composite
-def linear_problems(draw, dtype):
-    """A ``classifier_problems`` problem with a bias b0, for an ``nn.Linear`` layer."""
-    problem = draw(classifier_problems(dtype))
-    unit = st.floats(-1.0, 1.0, allow_subnormal=False)
-    c = problem["W0"].shape[0]
-    problem["b0"] = rounded(draw(hnp.arrays(np.float64, (c,), elements=unit)), dtype)
-    return problem
-
-
-def linear_gradient(X, y, shape):
-    """∇ of mean cross-entropy of X·Wᵀ + b with respect to θ = (W flattened, b)."""
-    c, d = shape
-
-    def gradient(theta):
-        W, b = theta[: c * d].reshape(c, d), theta[c * d :]
-        g = oracles.cross_entropy_vjp(X @ W.T + b, y)
-        return np.concatenate([(g.T @ X).ravel(), g.sum(axis=0)])
-
-    return gradient
-
-
-def linear_model(problem, device, dtype):
-    """``nn.Linear(D, C)`` holding W0 and b0."""
-    c, d = problem["W0"].shape
-    model = torch.nn.Linear(d, c, device=device, dtype=dtype)
-    with torch.no_grad():
-        model.weight.copy_(to_device(problem["W0"], device, dtype))
-        model.bias.copy_(to_device(problem["b0"], device, dtype))
-    return model
 
 
 def no_decay_for_biases(model):
@@ -739,65 +685,3 @@ def test_wd5_counterexample(device, dtype, sgd):
         f"between {window.min():.3g} and {window.max():.3g} (last: {sub[-1]:.3g} after "
         f"{L1_STEPS} steps); the soft-threshold step gives exactly 0.0"
     )
-
-
-# OBJ-1: the gradient of loss + regularization is the sum of the gradients.
-
-PENALTIES = {  # R(w, λ) as users write it in torch
-    "L2": lambda w, lam: lam / 2 * (w * w).sum(),
-    "L1": lambda w, lam: lam * w.abs().sum(),
-}
-PENALTY_ORACLES = {  # (R(w, λ), ∇R(w, λ)) in NumPy
-    "L2": (lambda w, lam: lam / 2 * np.sum(w * w), lambda w, lam: lam * w),
-    "L1": (lambda w, lam: lam * np.sum(np.abs(w)), lambda w, lam: lam * np.sign(w)),
-}
-
-
-@pytest.mark.claim("OBJ-1")
-@pytest.mark.dtypes(torch.float64, torch.float32, torch.bfloat16)
-@pytest.mark.parametrize(("regularizer", "penalty"), list(PENALTIES.items()), ids=list(PENALTIES))
-@pytest.mark.implementations("cross_entropy", {"functional": F.cross_entropy})
-@given(data=st.data())
-def test_obj1_gradient_of_sum_is_sum_of_gradients(
-    device, dtype, regularizer, penalty, cross_entropy, data
-):
-    """∇(CE(X·Wᵀ, y) + R(W)) = ∇CE + ∇R, for R = (λ/2)‖W‖² and R = λ‖W‖₁ (sign(0) = 0).
-
-    Three ways: autograd of the sum, the sum of two separate autograd gradients, and the
-    float64 oracle (cross-entropy VJP times X, plus λ·W or λ·sign(W)).
-    """
-    problem = data.draw(classifier_problems(dtype), label="problem")
-    X, y, W0, lam = problem["X"], problem["y"], problem["W0"], problem["weight_decay"]
-    x, target = to_device(X, device, dtype), to_device(y, device)
-    W = to_device(W0, device, dtype)
-
-    def loss(w):
-        return cross_entropy(x @ w.T, target)
-
-    def objective(w):
-        return loss(w) + penalty(w, lam)
-
-    value, grad_sum = value_and_grad(objective, [W], cotangent=1.0)
-    _, grad_loss = value_and_grad(loss, [W], cotangent=1.0)
-    _, grad_penalty = value_and_grad(lambda w: penalty(w, lam), [W], cotangent=1.0)
-
-    scores = X @ W0.T
-    penalty_value, penalty_gradient = PENALTY_ORACLES[regularizer]
-    expected_grad = oracle_gradient(X, y)(W0) + penalty_gradient(W0, lam)
-    expected = oracles.cross_entropy(scores, y) + penalty_value(W0, lam)
-    condition, terms = logsumexp_condition(scores), X.size * W0.shape[0]
-    # The logits X·Wᵀ are a matmul's output, rounded to the dtype before the loss sees them:
-    # intermediates in the dtype itself (pointwise=True), with the mean's scale 1 plus R's.
-    tolerances = {"dtype": dtype, "terms": terms, "condition": condition, "pointwise": True}
-    value_scale = loss_scale("mean", y.size) + penalty_value(np.abs(W0), lam)
-    assert_close(value, expected, scale=value_scale, what="loss + R", **tolerances)
-    # The size of the terms the gradient adds up; at least the smallest normal, below which
-    # (λ·w of a small w in a 16-bit dtype) gradual underflow rounds in steps of tiny·eps.
-    grad_scale = float(np.max(gradient_magnitude(X, y, W0) + lam * np.abs(W0)))
-    grad_scale = max(grad_scale, torch.finfo(dtype).tiny)
-    for actual, reference, what in (
-        (grad_sum, expected_grad, "∇(loss + R)"),
-        (grad_loss + grad_penalty, expected_grad, "∇loss + ∇R"),
-        (grad_sum, grad_loss + grad_penalty, "∇(loss + R) against ∇loss + ∇R"),
-    ):
-        assert_close(actual, reference, scale=grad_scale, what=what, **tolerances)

@@ -1,0 +1,34 @@
+"""Realistic buggy implementations for the SM-* specs (``specs/test_softmax.py``).
+
+Each factory builds a hand-written implementation from torch primitives; with no bug
+switched on it computes the right thing (the controls in ``test_planted_softmax`` show
+the specs accept it), and each switch plants one bug seen in real code.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def manual_softmax(
+    *,
+    subtract_max: bool = True,
+    wrong_dim: bool = False,
+    half_precision: bool = False,
+    clamp: float = 0.0,
+):
+    """exp(x − max)/Σ exp(x − max) along ``dim``. Bugs: ``subtract_max=False`` is the tutorial
+    form; ``wrong_dim`` normalizes over dim 0 (the batch, as an implicit dim does);
+    ``half_precision`` computes in float16 and casts back (autocast-style); ``clamp`` keeps
+    the outputs in [clamp, 1 − clamp], a common guard before a log."""
+
+    def softmax(x, dim=1):
+        dim = 0 if wrong_dim else dim
+        y = x.half() if half_precision else x
+        if subtract_max:
+            y = y - y.amax(dim=dim, keepdim=True).detach()
+        e = torch.exp(y)
+        p = (e / e.sum(dim=dim, keepdim=True)).to(x.dtype)
+        return p.clamp(clamp, 1 - clamp) if clamp else p
+
+    return softmax
