@@ -47,6 +47,7 @@ from specs.distribution_draws import (
 from verify import oracles, recording
 from verify import strategies as vs
 from verify.autodiff import assert_value_and_gradient, call_or_skip, value_and_grad
+from verify.checks import check, check_differs, check_gradients
 from verify.contracts import is_torch_form
 from verify.devices import rounded, to_device, to_numpy
 from verify.oracles import entropy as ent
@@ -243,7 +244,7 @@ def test_kl2_gradcheck(device, dtype, kl_div, log_softmax, data):
     x = to_device(case.scores, device, dtype, requires_grad=True)
     one_hot = to_device(np.eye(case.scores.shape[1])[case.target], device, dtype)
     fn = kl_to_one_hot(kl_div, log_softmax, one_hot, "batchmean")
-    assert torch.autograd.gradcheck(fn, (x,))
+    check_gradients(fn, [x], what="KLDivLoss(log_softmax(x), one-hot)")
 
 
 @st.composite
@@ -301,8 +302,7 @@ def test_kl3_kl_is_not_symmetric(device, dtype, kl_div):
             assert_close(value, expected[0], dtype=dtype, scale=1.0, what="KL value", **kw)
             values.append(float(value))
             exact.append(float(expected[0]))
-        comparison = compare(values[0], values[1], dtype=dtype, scale=1.0, **kw)
-        assert not comparison.passed, f"KL(P‖Q) = {values[0]!r} ≈ KL(Q‖P) = {values[1]!r}"
+        check_differs(values[0], values[1], "KL(P‖Q) against KL(Q‖P)", dtype=dtype, scale=1.0, **kw)
         recording.note(
             f"counterexample: P = {np.round(p.ravel(), 4).tolist()}, Q = "
             f"{np.round(q.ravel(), 4).tolist()}: KL(P‖Q) = {exact[0]:.4g}, "
@@ -402,7 +402,7 @@ def test_kl3_kl_is_positive_when_distributions_differ(device, dtype, kl_div, dat
     shortfall = min(float(value) - pinsker, 0.0)
     assert_close(shortfall, 0.0, **kw, what="shortfall of KL below ½‖P − Q‖₁²")
     if pinsker > tolerance(**kw).atol:
-        assert float(value) > 0.0, f"KL = {float(value)!r} although ½‖P − Q‖₁² = {pinsker!r}"
+        check(float(value) > 0.0, "KL", float(value), f"above 0 (½‖P − Q‖₁² = {pinsker!r})")
 
 
 SOFT_LABEL_REDUCTIONS = {"batchmean": "mean", "sum": "sum"}  # KLDivLoss's : CrossEntropyLoss's
@@ -544,7 +544,7 @@ def test_kl4_minimum_is_zero_for_kl_and_target_entropy_for_cross_entropy(
         assert_close(
             grad, np.zeros(shape), **kw, scale=grad_scale, pointwise=True, what=f"∂{name}/∂z there"
         )
-    assert not compare(h, 0.0, dtype=dtype, scale=1.0).passed, f"H(t) = {h!r} is not above 0"
+    check_differs(h, 0.0, "H(t) against 0", dtype=dtype, scale=1.0)
 
     kl_any, _, ce_any, _ = both(z_any)
     kw = {"dtype": dtype, "terms": z_any.size, "condition": logsumexp_condition(z_any)}
@@ -651,5 +651,5 @@ def test_kl5_zero_target_is_nan_with_log_target(device, dtype, kl_div, data):
         value = call_or_skip(
             kl_div, a, to_device(s, device, dtype), reduction=reduction, log_target=True
         )
-        assert torch.isnan(value), f"{reduction} with log_target=True gave {value}"
+        check(torch.isnan(value), f"{reduction} with log_target=True", value, "NaN")
     recording.note("boundary: log_target=True gives NaN where the target is 0 (0·(−inf))")

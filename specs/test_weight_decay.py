@@ -47,12 +47,11 @@ from specs.linear_problems import (
 )
 from verify import oracles, recording
 from verify.autodiff import value_and_grad
+from verify.checks import check, check_differs
 from verify.devices import rounded, to_device
 from verify.oracles.optim import adam_trajectory, adamw_trajectory
 from verify.tolerances import (
     assert_close,
-    compare,
-    describe,
     tolerance,
 )
 
@@ -313,11 +312,13 @@ def test_wd3_adamw_differs_from_adam_with_l2_penalty(device, dtype, adamw):
         )
         final_condition = max(final_condition, conditions[-1])
     terms = STEPS * problem["X"].size * problem["W0"].shape[0]
-    final = compare(
-        adamw_run[-1], adam_l2[-1], dtype=dtype, terms=terms, condition=2 * final_condition
-    )
-    assert final.ratio > 1.0, (
-        f"AdamW(weight_decay=λ) equals Adam + (λ/2)‖w‖² on the counterexample: {describe(final)}"
+    final = check_differs(
+        adamw_run[-1],
+        adam_l2[-1],
+        "AdamW(weight_decay=λ) against Adam + (λ/2)‖w‖² on the counterexample",
+        dtype=dtype,
+        terms=terms,
+        condition=2 * final_condition,
     )
     recording.note(
         f"counterexample: after {STEPS} steps (lr 0.05, λ 0.5) max |AdamW − Adam+L2| = "
@@ -506,9 +507,13 @@ def test_wd4_full_penalty_does_not_match_the_same_decay(device, dtype, sgd):
         decayed, linear_oracle(problem, alpha), dtype=dtype, problem=problem, form="weight_decay=α"
     )
     terms = STEPS * (problem["X"].size + problem["y"].size) * problem["W0"].shape[0]
-    final = compare(penalized[-1], decayed[-1], dtype=dtype, terms=terms, condition=STEPS)
-    assert final.ratio > 1.0, (
-        f"αΣw² matches weight_decay=α on the counterexample: {describe(final)}"
+    final = check_differs(
+        penalized[-1],
+        decayed[-1],
+        "αΣw² against weight_decay=α on the counterexample",
+        dtype=dtype,
+        terms=terms,
+        condition=STEPS,
     )
     recording.note(
         f"counterexample: αΣw² vs weight_decay=α (α 0.5, lr 0.3, {STEPS} steps): "
@@ -540,7 +545,7 @@ def test_wd5_l1_penalty_gradient_is_beta_sign(device, dtype, l1_penalty, data):
     )
     assert_close(value, beta * np.abs(w).sum(), dtype=dtype, terms=n, what="βΣ|w|")
     assert_close(grad, beta * np.sign(w), dtype=dtype, what="∇ βΣ|w|")
-    assert np.all(grad[w == 0] == 0), f"nonzero subgradient at w = 0: {grad[w == 0]}"
+    check(np.all(grad[w == 0] == 0), "subgradient at w = 0", grad[w == 0], 0.0)
 
 
 L1_STEPS, L1_WINDOW = 48, 16
@@ -613,11 +618,10 @@ def test_wd5_subgradient_sgd_oscillates_instead_of_reaching_zero(device, dtype, 
     for j in np.flatnonzero(problem["zero"]):
         w_j, step = trajectory[:, j], lr * (beta + abs(problem["a"][j]))
         tol = tolerance(dtype, scale=step)
-        assert np.all(np.abs(w_j) <= step + tol.atol + tol.rtol * step), (
-            f"w[{j}] leaves the band ±{step:.3g} around 0: {w_j}"
-        )
-        assert np.count_nonzero(w_j) >= L1_WINDOW // 2, f"w[{j}] settles at 0: {w_j}"
-        assert np.ptp(w_j) > 0, f"w[{j}] settles at {w_j[-1]!r}: {w_j}"
+        band = step + tol.atol + tol.rtol * step
+        check(np.all(np.abs(w_j) <= band), f"w[{j}]", w_j, f"within ±{band:.3g} of 0")
+        check(np.count_nonzero(w_j) >= L1_WINDOW // 2, f"w[{j}]", w_j, "not settled at 0")
+        check(np.ptp(w_j) > 0, f"w[{j}]", w_j, "still moving")
 
 
 @pytest.mark.claim("WD-5")
@@ -634,7 +638,8 @@ def test_wd5_one_sided_cycle_regression_case(device, dtype, sgd):
     }
     penalty = lambda w: problem["beta"] * w.abs().sum()  # noqa: E731
     w = lasso_run(problem, device, dtype, sgd, penalty=penalty)[-L1_WINDOW:, 0]
-    assert np.count_nonzero(w) == L1_WINDOW // 2 and (w <= 0).all() and np.ptp(w) > 0, w
+    cycle = np.count_nonzero(w) == L1_WINDOW // 2 and (w <= 0).all() and np.ptp(w) > 0
+    check(cycle, "last weights", w, f"a cycle of {L1_WINDOW // 2} nonzero values ≤ 0")
     recording.note("L1 by subgradient SGD, a = −0.04, β = 0.05, lr = 0.75 (f32): w cycles 0, −0.03")
 
 
@@ -662,7 +667,7 @@ def test_wd5_proximal_step_gives_exact_zeros(device, dtype, soft_threshold, sgd,
     beta, lr, a = problem["beta"], problem["lr"], problem["a"]
     final = lasso_run(problem, device, dtype, sgd, prox=lambda w: soft_threshold(w, lr * beta))[-1]
     zero = problem["zero"]
-    assert np.all(final[zero] == 0.0), f"not exactly zero where |a| < β: {final[zero]}"
+    check(np.all(final[zero] == 0.0), "weights where |a| < β", final[zero], "exactly 0.0")
     expected = np.where(zero, 0.0, a - beta * np.sign(a))
     assert_close(final, expected, dtype=dtype, condition=1 / lr, what="proximal SGD limit")
 
@@ -677,9 +682,25 @@ def test_wd5_counterexample(device, dtype, sgd):
     prox = lasso_run(problem, device, dtype, sgd, prox=lambda w: F.softshrink(w, 0.05))[:, 0]
     window, step = sub[-L1_WINDOW:], 0.5 * (0.1 + 0.05)
     tol = tolerance(dtype, scale=step)
-    assert np.all(window != 0.0), f"subgradient SGD reached 0: {window}"
-    assert np.all(np.abs(window) <= step + tol.atol + tol.rtol * step), window
-    assert prox[-1] == 0.0, prox[-L1_WINDOW:]
+    check(
+        np.all(window != 0.0),
+        "subgradient SGD's last weights",
+        window,
+        "nonzero throughout",
+    )
+    band = step + tol.atol + tol.rtol * step
+    check(
+        np.all(np.abs(window) <= band),
+        "subgradient SGD's last weights",
+        window,
+        f"within ±{band:.3g}",
+    )
+    check(
+        prox[-1] == 0.0,
+        "soft-threshold SGD's last weights",
+        prox[-L1_WINDOW:],
+        "exactly 0.0 at the end",
+    )
     recording.note(
         f"counterexample: SGD on ½(w − 0.05)² + 0.1|w| (lr 0.5, w0 0.7) keeps jumping across 0 "
         f"between {window.min():.3g} and {window.max():.3g} (last: {sub[-1]:.3g} after "

@@ -1,8 +1,5 @@
-"""Realistic buggy implementations for the FL-* specs (``specs/test_focal_loss.py``).
-
-Each factory builds a hand-written implementation from torch primitives; with no bug
-switched on it computes the right thing (the controls in ``test_planted_focal_loss`` show
-the specs accept it), and each switch plants one bug seen in real code.
+"""Hand-written focal loss implementations (FL-1 … FL-7) with switchable realistic bugs; with no
+switch on each computes the right thing (``tests/test_planted_focal_loss.py``).
 """
 
 from __future__ import annotations

@@ -1,14 +1,13 @@
-"""Realistic buggy implementations for the KL-* specs (``specs/test_kl_divergence.py``).
-
-Each factory builds a hand-written implementation from torch primitives; with no bug
-switched on it computes the right thing (the controls in ``test_planted_kl_divergence`` show
-the specs accept it), and each switch plants one bug seen in real code.
+"""Hand-written KL divergence implementations (KL-1 … KL-5) with switchable realistic bugs; with no
+switch on each computes the right thing (``tests/test_planted_kl_divergence.py``).
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from verify.stand_ins import reduce_loss
 
 
 def kl_div_batchmean_as_mean(log_input, target, reduction="mean", log_target=False):
@@ -23,15 +22,13 @@ def kl_div_batchmean_as_mean(log_input, target, reduction="mean", log_target=Fal
 def naive_kl_div(log_input, target, reduction="mean", log_target=False):
     """KL written as t·(log t − a): 0·(−inf) = NaN wherever the target is zero (one-hot!)."""
     pointwise = target * (torch.log(target) - log_input)
-    if reduction == "batchmean":
-        return pointwise.sum() / log_input.shape[0]
-    return {"none": pointwise, "sum": pointwise.sum(), "mean": pointwise.mean()}[reduction]
+    return _reduce(pointwise, reduction, log_input.shape[0])
 
 
 def _reduce(pointwise, reduction, batch_size):
     if reduction == "batchmean":
         return pointwise.sum() / batch_size
-    return {"none": pointwise, "sum": pointwise.sum(), "mean": pointwise.mean()}[reduction]
+    return reduce_loss(pointwise, reduction)
 
 
 def manual_kl_div(
@@ -92,7 +89,7 @@ def manual_cross_entropy(*, smoothing_over_other_classes: bool = False):
             else:
                 t = (1 - label_smoothing) * one_hot + label_smoothing / n_classes
         losses = -(t * F.log_softmax(x, dim=1)).sum(dim=1)
-        return {"none": losses, "sum": losses.sum(), "mean": losses.mean()}[reduction]
+        return reduce_loss(losses, reduction)
 
     return cross_entropy
 

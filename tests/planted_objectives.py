@@ -1,8 +1,5 @@
-"""Realistic buggy implementations for the OBJ-* specs (``specs/test_objectives.py``).
-
-Each factory builds a hand-written implementation from torch primitives; with no bug
-switched on it computes the right thing (the controls in ``test_planted_objectives`` show
-the specs accept it), and each switch plants one bug seen in real code.
+"""Hand-written objectives implementations (OBJ-1) with switchable realistic bugs; with no
+switch on each computes the right thing (``tests/test_planted_objectives.py``).
 """
 
 from __future__ import annotations

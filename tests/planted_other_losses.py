@@ -1,8 +1,5 @@
-"""Realistic buggy implementations for the MISC-* specs (``specs/test_other_losses.py``).
-
-Each factory builds a hand-written implementation from torch primitives; with no bug
-switched on it computes the right thing (the controls in ``test_planted_other_losses`` show
-the specs accept it), and each switch plants one bug seen in real code.
+"""Hand-written other losses implementations (MISC-1, MISC-2) with switchable realistic bugs; with
+no switch on each computes the right thing (``tests/test_planted_other_losses.py``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""Realistic buggy implementations for the REG-* specs (``specs/test_regression.py``).
-
-Each factory builds a hand-written implementation from torch primitives; with no bug
-switched on it computes the right thing (the controls in ``test_planted_regression`` show
-the specs accept it), and each switch plants one bug seen in real code.
+"""Hand-written regression implementations (REG-1 … REG-3) with switchable realistic bugs; with no
+switch on each computes the right thing (``tests/test_planted_regression.py``).
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""Realistic buggy implementations for the SCE-* specs (``specs/test_symmetric_cross_entropy.py``).
-
-Each factory builds a hand-written implementation from torch primitives; with no bug
-switched on it computes the right thing (the controls in
-``test_planted_symmetric_cross_entropy`` show the specs accept it), and each switch plants one
-bug seen in real code.
+"""Hand-written symmetric cross-entropy implementations (SCE-1, SCE-2) with switchable realistic
+bugs; with no switch on each computes the right thing
+(``tests/test_planted_symmetric_cross_entropy.py``).
 """
 
 from __future__ import annotations

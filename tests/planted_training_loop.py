@@ -1,8 +1,5 @@
-"""Realistic buggy implementations for the AG-* specs (``specs/test_training_loop.py``).
-
-Each factory builds a hand-written implementation from torch primitives; with no bug
-switched on it computes the right thing (the controls in ``test_planted_training_loop`` show
-the specs accept it), and each switch plants one bug seen in real code.
+"""Hand-written training loop implementations (AG-1 … AG-4) with switchable realistic bugs; with no
+switch on each computes the right thing (``tests/test_planted_training_loop.py``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""Realistic buggy implementations for the WD-* specs (``specs/test_weight_decay.py``).
-
-Each factory builds a hand-written implementation from torch primitives; with no bug
-switched on it computes the right thing (the controls in ``test_planted_weight_decay`` show
-the specs accept it), and each switch plants one bug seen in real code.
+"""Hand-written weight decay implementations (WD-1 … WD-5) with switchable realistic bugs; with no
+switch on each computes the right thing (``tests/test_planted_weight_decay.py``).
 """
 
 from __future__ import annotations

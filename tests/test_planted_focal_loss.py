@@ -1,11 +1,5 @@
-"""The FL-* specs (``specs/test_focal_loss.py``) fail on planted, realistic bugs
-(``tests/planted_focal_loss.py``), and pass the same hand-written code without them.
-
-The specs are called directly with the planted implementation in place of the one under
-claim; hypothesis then has to find an input that exposes the bug
-(``tests.planting.spec_failure``: without shrinking, up to 100 examples under any
-profile). A control runs the same code with the bug switched off, so a failure is the
-bug's doing.
+"""The focal loss specs (FL-1 … FL-7, ``specs/test_focal_loss.py``) fail on the planted bugs of
+``tests/planted_focal_loss.py`` and pass the same code with the bug off (``tests.planting``).
 """
 
 from __future__ import annotations

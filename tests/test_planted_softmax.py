@@ -1,11 +1,5 @@
-"""The SM-* specs (``specs/test_softmax.py``) fail on planted, realistic bugs
-(``tests/planted_softmax.py``), and pass the same hand-written code without them.
-
-The specs are called directly with the planted implementation in place of the one under
-claim; hypothesis then has to find an input that exposes the bug
-(``tests.planting.spec_failure``: without shrinking, up to 100 examples under any
-profile). A control runs the same code with the bug switched off, so a failure is the
-bug's doing.
+"""The softmax specs (SM-1, SM-2, ``specs/test_softmax.py``) fail on the planted bugs of
+``tests/planted_softmax.py`` and pass the same code with the bug off (``tests.planting``).
 """
 
 from __future__ import annotations

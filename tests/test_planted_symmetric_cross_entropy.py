@@ -1,11 +1,6 @@
-"""The SCE-* specs (``specs/test_symmetric_cross_entropy.py``) fail on planted, realistic bugs
-(``tests/planted_symmetric_cross_entropy.py``), and pass the same hand-written code without them.
-
-The specs are called directly with the planted implementation in place of the one under
-claim; hypothesis then has to find an input that exposes the bug
-(``tests.planting.spec_failure``: without shrinking, up to 100 examples under any
-profile). A control runs the same code with the bug switched off, so a failure is the
-bug's doing.
+"""The symmetric cross-entropy specs (SCE-1, SCE-2, ``specs/test_symmetric_cross_entropy.py``) fail
+on the planted bugs of ``tests/planted_symmetric_cross_entropy.py`` and pass the same code with
+the bug off (``tests.planting``).
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
-"""The AG-* specs (``specs/test_training_loop.py``) fail on planted, realistic bugs
-(``tests/planted_training_loop.py``), and pass the same hand-written code without them.
-
-The specs are called directly with the planted implementation in place of the one under
-claim; hypothesis then has to find an input that exposes the bug
-(``tests.planting.spec_failure``: without shrinking, up to 100 examples under any
-profile). A control runs the same code with the bug switched off, so a failure is the
-bug's doing.
+"""The training loop specs (AG-1 … AG-4, ``specs/test_training_loop.py``) fail on the planted bugs
+of ``tests/planted_training_loop.py`` and pass the same code with the bug off
+(``tests.planting``).
 """
 
 from __future__ import annotations
@@ -55,7 +50,7 @@ def test_ag2_catches_step_fused_into_backward():
         backward=planted.autograd_backward(fused_step_lr=0.1),
         sgd=torch.optim.SGD,
     )
-    assert "backward() changed a parameter" in failure
+    assert "parameter after backward()" in failure
 
 
 def test_ag2_catches_update_that_rebinds_instead_of_writing():
@@ -86,22 +81,22 @@ def test_ag3_accepts_the_hand_written_zero_grad():
         (
             {"default_set_to_none": False},
             ag_specs.test_ag3_zero_grad_sets_gradients_to_none,
-            "zero_grad() left gradients",
+            "gradients left by zero_grad()",
         ),
         (
             {"first_group_only": True},
             ag_specs.test_ag3_zero_grad_sets_gradients_to_none,
-            "zero_grad() left gradients",
+            "gradients left by zero_grad()",
         ),
         (
             {"first_group_only": True},
             ag_specs.test_ag3_zero_grad_without_set_to_none_fills_zeros,
-            "is not zero",
+            "bias.grad: got",
         ),
         (
             {"always_none": True},
             ag_specs.test_ag3_zero_grad_without_set_to_none_fills_zeros,
-            "set weight.grad to None",
+            "weight.grad after zero_grad(set_to_none=False): got None",
         ),
     ],
     ids=["pre-2.0-default", "first-group-only", "first-group-only-zeros", "ignores-set-to-none"],
