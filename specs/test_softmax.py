@@ -162,7 +162,7 @@ def _first_gap_where(softmax, device: str, dtype: torch.dtype, reached) -> float
         p = call_or_skip(softmax, to_device(np.array([[0.0, -gap]]), device, dtype), dim=1)
         return bool(reached(to_numpy(p)))
 
-    assert hits(high), "softmax([0, −2000]) never reaches the boundary"
+    check(hits(high), "softmax([0, −2000])", "short of the boundary", "the boundary reached")
     while low < (middle := (low + high) / 2) < high:
         low, high = (low, middle) if hits(middle) else (middle, high)
     return float(rounded(np.array(high), dtype))
@@ -195,8 +195,11 @@ def test_sm1_outputs_reach_one_and_zero_past_the_boundary(device, dtype, softmax
         gap = _first_gap_where(softmax, device, dtype, reached)
         at = torch.tensor(high, dtype=dtype)
         spacing = (torch.nextafter(at, torch.tensor(math.inf, dtype=dtype)) - at).item()
-        assert low - spacing <= gap <= high + spacing, (
-            f"output {name} from G = {gap!r}, outside [{low:.4f}, {high:.4f}]"
+        check(
+            low - spacing <= gap <= high + spacing,
+            f"first G where the output is {name}",
+            gap,
+            f"in [{low:.4f}, {high:.4f}]",
         )
         found.append(f"{name} from G = {gap:.5g}")
     recording.note(

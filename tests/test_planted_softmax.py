@@ -45,7 +45,7 @@ def test_sm_accepts_the_manual_softmax(name):
         ("values", {"wrong_dim": True}, CPU64, "softmax value"),
         ("unit-interval", {"wrong_dim": True}, CPU64, "Σ softmax"),
         ("strictly-inside", {"half_precision": True}, CPU32, "outputs"),
-        ("boundary", {"clamp": 1e-7}, CPU64, "never reaches"),
+        ("boundary", {"clamp": 1e-7}, CPU64, "short of the boundary"),
         ("published", {"wrong_dim": True}, CPU64, "published"),
         ("shift", {"subtract_max": False}, CPU64, "softmax(x + c)"),
         ("outside-exp-range", {"subtract_max": False}, CPU64, "past exp's range"),
