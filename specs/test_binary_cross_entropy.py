@@ -55,6 +55,7 @@ from torch import nn
 from verify import oracles, recording
 from verify import strategies as vs
 from verify.autodiff import assert_value_and_gradient, call_or_skip, value_and_grad
+from verify.checks import check, check_gradients
 from verify.contracts import as_implementation
 from verify.devices import (
     dtype_name,
@@ -73,213 +74,11 @@ from verify.tolerances import (
     compare,
     logsumexp_condition,
     loss_scale,
+    softplus_condition,
     tolerance,
 )
 
 BCE_GRADIENT_MARGIN = 2e-12  # p·(1 − p) ≥ 1e-12: where BCELoss's backward is not capped
-
-
-@st.composite
-def two_class_cases(draw, dtype, soft: bool, *, reduction: str | None = None, min_n: int = 0):
-    case = draw(
-        vs.classification_cases(
-            dtype,
-            min_n=min_n,
-            min_c=2,
-            max_c=2,
-            max_kdims=0,
-            weights=False,
-            ignore_index=False,
-            reduction=reduction,
-        )
-    )
-    if not soft:
-        return case, case.target, case.target.astype(np.float64)
-    t = draw(vs.binary_targets((case.scores.shape[0],), soft=True))
-    return case, np.stack([1.0 - t, t], axis=1), t
-
-
-def bce_with_logits_of(binary_cross_entropy_with_logits, reduction):
-    def fn(logit, target):
-        return binary_cross_entropy_with_logits(logit, target, reduction=reduction)
-
-    return fn
-
-
-@pytest.mark.claim("BCE-7")
-@pytest.mark.parametrize("targets", ["hard", "soft"])
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@given(data=st.data())
-def test_bce7_two_class_cross_entropy_equals_bce_with_logits(
-    device, dtype, reduction, targets, cross_entropy, binary_cross_entropy_with_logits, data
-):
-    """CE(z, y) = BCEWithLogits(z1 − z0, y), values and gradients (dCE/dz1 = −dCE/dz0 = dBCE/dx)."""
-    case, ce_target, bce_target = data.draw(
-        two_class_cases(dtype, targets == "soft", reduction=reduction), label="case"
-    )
-    scores = rounded(case.scores, dtype)
-    logit = rounded(scores[:, 1] - scores[:, 0], dtype)
-    t = rounded(bce_target, dtype)
-    q = ce_target if targets == "hard" else np.stack([1.0 - t, t], axis=1)
-    cotangent = rounded(case.cotangent, dtype)
-
-    expected_ce = oracles.cross_entropy(scores, q, reduction=reduction)
-    expected_ce_grad = oracles.cross_entropy_vjp(scores, q, cotangent, reduction=reduction)
-    expected_bce = oracles.binary_cross_entropy_with_logits(logit, t, reduction=reduction)
-    expected_bce_grad = oracles.binary_cross_entropy_with_logits_vjp(
-        logit, t, cotangent, reduction=reduction
-    )
-    # The identity itself, in float64 on the exact difference.
-    exact = scores[:, 1] - scores[:, 0]
-    exact_bce = oracles.binary_cross_entropy_with_logits(exact, t, reduction=reduction)
-    exact_grad = oracles.binary_cross_entropy_with_logits_vjp(
-        exact, t, cotangent, reduction=reduction
-    )
-    condition, terms = logsumexp_condition(scores), max(scores.size, 1)
-    scale = loss_scale(reduction, scores.shape[0])
-    grad_scale = oracles.cross_entropy_gradient_bound(scores, q, cotangent, reduction=reduction)
-    assert_close(
-        expected_ce,
-        exact_bce,
-        dtype=torch.float64,
-        terms=terms,
-        condition=condition,
-        scale=scale,
-        what="oracle identity CE = BCEWithLogits(z1 − z0)",
-    )
-    assert_close(
-        expected_ce_grad,
-        np.stack([-exact_grad, exact_grad], axis=1),
-        dtype=torch.float64,
-        terms=terms,
-        condition=condition,
-        scale=grad_scale,
-        what="oracle identity dCE/dz = [−dBCE/dx, dBCE/dx]",
-    )
-
-    x = to_device(case.scores, device, dtype)
-    ce_target_t = to_device(q if targets == "soft" else ce_target, device, dtype)
-    assert_value_and_gradient(
-        cross_entropy,
-        [x, ce_target_t],
-        expected_ce,
-        expected_ce_grad,
-        cotangent=cotangent,
-        dtype=dtype,
-        value_tolerance={"terms": terms, "condition": condition, "scale": scale},
-        grad_tolerance={"terms": terms, "condition": condition, "scale": grad_scale},
-        what="CrossEntropyLoss",
-        reduction=reduction,
-    )
-
-    d, target = to_device(logit, device, dtype), to_device(t, device, dtype)
-    # log(1 + e^−x) is the log-sum-exp of [0, −x]; the elementwise formula may be evaluated in
-    # the dtype itself (PyTorch's CPU float16 kernel is), hence pointwise.
-    bce_condition = logsumexp_condition(np.stack([np.zeros_like(logit), logit], axis=1))
-    assert_value_and_gradient(
-        binary_cross_entropy_with_logits,
-        [d, target],
-        expected_bce,
-        expected_bce_grad,
-        cotangent=cotangent,
-        dtype=dtype,
-        value_tolerance={
-            "terms": terms,
-            "condition": bce_condition,
-            "scale": scale,
-            "pointwise": True,
-        },
-        grad_tolerance={"terms": terms, "condition": condition, "scale": grad_scale},
-        what="BCEWithLogitsLoss",
-        reduction=reduction,
-    )
-
-
-def nll_of_two_class_log(nll_loss):
-    """p ↦ NLL(log[1 − p, p], y): the two-class NLL form of BCE."""
-
-    def fn(p, target, **params):
-        return nll_loss(torch.stack([torch.log1p(-p), torch.log(p)], dim=1), target, **params)
-
-    return fn
-
-
-@pytest.mark.claim("BCE-7")
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@given(data=st.data())
-def test_bce7_bce_on_probabilities_equals_two_class_nll(
-    device, dtype, reduction, binary_cross_entropy, nll_loss, data
-):
-    """BCE(p, y) = NLL(log[1 − p, p], y), values and gradients, for p·(1 − p) ≥ 1e-12."""
-    n = data.draw(st.integers(0, 8), label="n")
-    p = rounded(
-        data.draw(vs.probabilities((n,), dtype, margin=BCE_GRADIENT_MARGIN), label="p"), dtype
-    )
-    y = data.draw(vs.binary_targets((n,)), label="y")
-    cotangent = rounded(
-        data.draw(vs.cotangents((n,) if reduction == "none" else ()), label="g"), dtype
-    )
-    expected = oracles.binary_cross_entropy(p, y, reduction=reduction)
-    expected_grad = oracles.binary_cross_entropy_vjp(p, y, cotangent, reduction=reduction)
-    terms, scale = max(n, 1), loss_scale(reduction, n)
-
-    probabilities = to_device(p, device, dtype)
-    sides = {
-        "BCELoss": (binary_cross_entropy, to_device(y, device, dtype)),
-        "NLLLoss(log[1 − p, p])": (
-            nll_of_two_class_log(nll_loss),
-            to_device(y.astype(np.int64), device),
-        ),
-    }
-    for name, (fn, target) in sides.items():
-        assert_value_and_gradient(
-            fn,
-            [probabilities, target],
-            expected,
-            expected_grad,
-            cotangent=cotangent,
-            dtype=dtype,
-            value_tolerance={"terms": terms, "scale": scale},
-            grad_tolerance={"terms": terms},
-            what=name,
-            reduction=reduction,
-        )
-
-
-@pytest.mark.implementation_detail(
-    "BCELoss's backward divides by max(p(1 − p), 1e-12): torch's cap, not the contract's gradient"
-)
-@pytest.mark.claim("BCE-7")
-@pytest.mark.dtypes(torch.float64)
-def test_bce7_bce_gradient_is_capped_near_zero(device, dtype, binary_cross_entropy, nll_loss):
-    """Outside p·(1 − p) ≥ 1e-12 the two gradients part: BCELoss's is capped, NLL's is −1/p."""
-    p = to_device(np.array([1e-20]), device, dtype)
-    y = np.array([1.0])
-    _, capped = value_and_grad(
-        binary_cross_entropy, [p, to_device(y, device, dtype)], cotangent=1.0
-    )
-    _, exact = value_and_grad(
-        nll_of_two_class_log(nll_loss), [p, to_device(y.astype(np.int64), device)], cotangent=1.0
-    )
-    assert_close(exact, -1.0 / np.array([1e-20]), dtype=dtype, what="NLL-form gradient −1/p")
-    assert abs(capped[0]) <= 1.01e12 < abs(exact[0]), f"BCELoss gradient {capped[0]} is not capped"
-    recording.note(f"at p = 1e-20, y = 1: BCELoss gradient {capped[0]:.3g}, −1/p = {exact[0]:.3g}")
-
-
-@pytest.mark.claim("BCE-7")
-@pytest.mark.dtypes(torch.float64)
-@given(data=st.data())
-def test_bce7_gradcheck(device, dtype, cross_entropy, binary_cross_entropy_with_logits, data):
-    """Both logit forms pass ``torch.autograd.gradcheck`` in float64."""
-    case, ce_target, bce_target = data.draw(
-        two_class_cases(dtype, soft=False, min_n=1), label="case"
-    )
-    reduction = case.params["reduction"]
-    x = to_device(case.scores, device, dtype, requires_grad=True)
-    y, t = to_device(ce_target, device), to_device(bce_target, device, dtype)
-    assert torch.autograd.gradcheck(lambda z: cross_entropy(z, y, reduction=reduction), (x,))
-    fn = bce_with_logits_of(binary_cross_entropy_with_logits, reduction)
-    assert torch.autograd.gradcheck(lambda z: fn(z[:, 1] - z[:, 0], t), (x,))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,12 +143,6 @@ def binary_cases(
         params=params,
         cotangent=draw(vs.cotangents(shape if reduction == "none" else ())),
     )
-
-
-def softplus_condition(logits: np.ndarray) -> float:
-    """1 + max|x| + log 2: log(1 + e^−x) is the log-sum-exp of [0, −x] (as in BCE-7)."""
-    flat = np.asarray(logits, dtype=np.float64).reshape(-1)
-    return logsumexp_condition(np.stack([np.zeros_like(flat), flat], axis=1))
 
 
 def bce_of_sigmoid(binary_cross_entropy):
@@ -498,10 +291,13 @@ def test_bce1_log_clamp_bounds_each_element_by_100(device, dtype, binary_cross_e
     expected = oracles.binary_cross_entropy(p, y, reduction="none")
     assert_close(value, expected, dtype=dtype, scale=1.0, what="BCELoss value")
     values = to_numpy(value)
-    assert np.all(np.isfinite(values)), f"BCELoss is not finite: {values}"
-    assert values.max() <= 100.0, f"an element exceeds 100: {values.max()!r}"
-    assert values[-4:].tolist() == [100.0, 100.0, 0.0, 0.0], (
-        f"BCELoss at (p, y) = (0, 1), (1, 0), (0, 0), (1, 1): {values[-4:].tolist()}"
+    check(np.all(np.isfinite(values)), "BCELoss", values, "finite")
+    check(values.max() <= 100.0, "largest BCELoss element", values.max(), "at most 100")
+    check(
+        values[-4:].tolist() == [100.0, 100.0, 0.0, 0.0],
+        "BCELoss at (p, y) = (0, 1), (1, 0), (0, 0), (1, 1)",
+        values[-4:].tolist(),
+        [100.0, 100.0, 0.0, 0.0],
     )
     recording.note("p = 0, y = 1 and p = 1, y = 0 give exactly 100 (log clamped at −100)")
 
@@ -518,7 +314,7 @@ def test_bce1_gradcheck(device, dtype, binary_cross_entropy, data):
     p = to_device(case.scores, device, dtype, requires_grad=True)
     y = to_device(case.target, device, dtype)
     params = params_to_device(case.params, device, dtype)
-    assert torch.autograd.gradcheck(lambda q: binary_cross_entropy(q, y, **params), (p,))
+    check_gradients(lambda q: binary_cross_entropy(q, y, **params), [p], what="BCELoss")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -598,7 +394,7 @@ def test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one(
     y = rounded(data.draw(vs.binary_targets((n,), soft=soft), label="y"), dtype)
     cotangent = rounded(data.draw(vs.cotangents((n,)), label="g"), dtype)
     logits, target = to_device(x, device, dtype), to_device(y, device, dtype)
-    assert bool(torch.all(torch.sigmoid(logits) == 1)), "σ(x) did not round to 1"
+    check(bool(torch.all(torch.sigmoid(logits) == 1)), "σ(x)", torch.sigmoid(logits), 1.0)
 
     value, grad = value_and_grad(
         bce_of_sigmoid(binary_cross_entropy),
@@ -608,7 +404,7 @@ def test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one(
     )
     clamp = oracles.binary_cross_entropy(np.ones(n), y, reduction="none")  # 100·(1 − y)
     assert_close(value, clamp, dtype=dtype, scale=1.0, what="BCELoss(sigmoid(x)) value (clamp)")
-    assert np.all((grad == 0) | np.isnan(grad)), f"BCELoss(sigmoid(x)) gradient {grad}"
+    check(np.all((grad == 0) | np.isnan(grad)), "BCELoss(sigmoid(x)) gradient", grad, "0 or NaN")
     if np.any(np.isnan(grad)):
         recording.note(f"{dtype_name(dtype)}: BCELoss(sigmoid(x)) gradient is NaN at σ(x) = 1")
 
@@ -666,11 +462,19 @@ def test_bce2_boundary_where_bce_of_sigmoid_parts_from_bce_with_logits(
 
     saturated = to_numpy(torch.sigmoid(logits)) == 1.0
     x_one = float(xs[np.argmax(saturated)])
-    assert not np.any(saturated[xs < math.log(2.0 / eps)]), "σ(x) = 1 before ln(2/eps)"
-    assert np.all(saturated[xs > saturation_logit(dtype)]), "σ(x) < 1 past ln(4/eps)"
-    assert np.all(composite[saturated] == 100.0), "BCELoss(σ(x), 0) is not the clamp at σ = 1"
+    early = xs[(xs < math.log(2.0 / eps)) & saturated]
+    check(early.size == 0, "logits below ln(2/eps) where σ(x) = 1", early, "none")
+    past = saturated[xs > saturation_logit(dtype)]
+    check(np.all(past), "σ(x) = 1 past ln(4/eps)", past, "all True")
+    at_one = composite[saturated]
+    check(np.all(at_one == 100.0), "BCELoss(σ(x), 0) where σ(x) = 1", at_one, "the clamp 100")
     x_tol = first_beyond_tolerance(xs, composite, true, dtype)
-    assert x_tol is not None and MODERATE_LOGIT < x_tol < x_one, (x_tol, x_one)
+    check(
+        x_tol is not None and MODERATE_LOGIT < x_tol < x_one,
+        "first logit beyond the tolerance",
+        x_tol,
+        f"between {MODERATE_LOGIT} and the saturation logit {x_one}",
+    )
 
     at_40 = np.array([40.0])
     fixed = call_or_skip(
@@ -678,7 +482,7 @@ def test_bce2_boundary_where_bce_of_sigmoid_parts_from_bce_with_logits(
         to_device(at_40, device, dtype),
         to_device(np.zeros(1), device, dtype),
     )
-    assert float(fixed) == 100.0, f"BCELoss(sigmoid(40), 0) = {float(fixed)!r}, not the clamp"
+    check(float(fixed) == 100.0, "BCELoss(sigmoid(40), 0)", float(fixed), "the clamp 100.0")
     fixed = call_or_skip(
         binary_cross_entropy_with_logits,
         to_device(at_40, device, dtype),
@@ -753,8 +557,8 @@ def test_bce3_gradcheck(device, dtype, binary_cross_entropy_with_logits, data):
     x = to_device(case.scores, device, dtype, requires_grad=True)
     y = to_device(case.target, device, dtype)
     params = params_to_device(case.params, device, dtype)
-    assert torch.autograd.gradcheck(
-        lambda z: binary_cross_entropy_with_logits(z, y, **params), (x,)
+    check_gradients(
+        lambda z: binary_cross_entropy_with_logits(z, y, **params), [x], what="BCEWithLogitsLoss"
     )
 
 
@@ -793,8 +597,8 @@ def assert_epsilon_bias_within_bound(x, y, cotangent, eps, reduction):
     )
     slack = slack.atol + slack.rtol * np.abs(exact)
     bias = epsilon_bce.epsilon_bias_bound(x, y, eps, reduction)
-    assert np.all(exact - approx >= -slack), "the ε-form exceeds the exact loss"
-    assert np.all(exact - approx <= bias + slack), f"ε-bias {exact - approx} beyond {bias}"
+    check(np.all(exact - approx >= -slack), "exact loss − ε-form", exact - approx, "≥ 0")
+    check(np.all(exact - approx <= bias + slack), "ε-bias", exact - approx, f"at most {bias}")
     grad_bias = epsilon_bce.epsilon_bias_bound(x, y, eps, "none") * np.abs(
         expand_cotangent(cotangent, x.shape, reduction)
     )
@@ -807,7 +611,7 @@ def assert_epsilon_bias_within_bound(x, y, cotangent, eps, reduction):
         ),
     )
     gap = np.abs(exact_grad - approx_grad)
-    assert np.all(gap <= grad_bias + grad_slack.atol), f"ε-gradient gap {gap} beyond {grad_bias}"
+    check(np.all(gap <= grad_bias + grad_slack.atol), "ε-gradient gap", gap, f"at most {grad_bias}")
 
 
 @pytest.mark.claim("BCE-4")
@@ -943,12 +747,23 @@ def test_bce4_boundary_where_epsilon_bce_parts_from_bce_with_logits(
     true = oracles.binary_cross_entropy_with_logits(xs, np.zeros_like(xs), reduction="none")
     saturated = to_numpy(torch.sigmoid(logits)) == 1.0
     x_one = float(xs[np.argmax(saturated)])
-    assert math.log(2.0 / torch.finfo(dtype).eps) <= x_one <= saturation_logit(dtype), x_one
+    low, high = math.log(2.0 / torch.finfo(dtype).eps), saturation_logit(dtype)
+    check(low <= x_one <= high, "first logit where σ(x) = 1", x_one, f"in [{low:.4g}, {high:.4g}]")
     cap = float(approx[saturated][0])
-    assert np.all(approx[saturated] == cap), "the hand-written loss is not pinned once σ(x) = 1"
+    check(
+        np.all(approx[saturated] == cap),
+        "hand-written loss once σ(x) = 1",
+        approx,
+        f"pinned at {cap}",
+    )
     assert_matches_published(cap, "20.72", what="hand-written ε-BCE at σ(x) = 1, y = 0")
     x_tol = first_beyond_tolerance(xs, approx, true, dtype)
-    assert x_tol is not None and MODERATE_LOGIT < x_tol < x_one, (x_tol, x_one)
+    check(
+        x_tol is not None and MODERATE_LOGIT < x_tol < x_one,
+        "first logit beyond the tolerance",
+        x_tol,
+        f"between {MODERATE_LOGIT} and the saturation logit {x_one}",
+    )
     x_cross = float(xs[np.argmax(true > cap)])
 
     at_40 = (to_device(np.array([40.0]), device, dtype), to_device(np.zeros(1), device, dtype))
@@ -1167,8 +982,225 @@ def test_bce6_class_form_equals_functional_form(device, dtype, loss, functional,
                 **params,
             )
         if device == "cpu":
-            assert bitwise_equal(value, expected), f"{what} value is not bitwise equal"
-            assert bitwise_equal(grad, expected_grad), f"{what} gradient is not bitwise equal"
+            check(bitwise_equal(value, expected), f"{what} value", value, f"bitwise {expected}")
+            check(
+                bitwise_equal(grad, expected_grad),
+                f"{what} gradient",
+                grad,
+                f"bitwise {expected_grad}",
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# BCE-7: two-class cross-entropy is BCE with logits on the logit difference
+
+
+@st.composite
+def two_class_cases(draw, dtype, soft: bool, *, reduction: str | None = None, min_n: int = 0):
+    case = draw(
+        vs.classification_cases(
+            dtype,
+            min_n=min_n,
+            min_c=2,
+            max_c=2,
+            max_kdims=0,
+            weights=False,
+            ignore_index=False,
+            reduction=reduction,
+        )
+    )
+    if not soft:
+        return case, case.target, case.target.astype(np.float64)
+    t = draw(vs.binary_targets((case.scores.shape[0],), soft=True))
+    return case, np.stack([1.0 - t, t], axis=1), t
+
+
+def bce_with_logits_of(binary_cross_entropy_with_logits, reduction):
+    def fn(logit, target):
+        return binary_cross_entropy_with_logits(logit, target, reduction=reduction)
+
+    return fn
+
+
+@pytest.mark.claim("BCE-7")
+@pytest.mark.parametrize("targets", ["hard", "soft"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_bce7_two_class_cross_entropy_equals_bce_with_logits(
+    device, dtype, reduction, targets, cross_entropy, binary_cross_entropy_with_logits, data
+):
+    """CE(z, y) = BCEWithLogits(z1 − z0, y), values and gradients (dCE/dz1 = −dCE/dz0 = dBCE/dx)."""
+    case, ce_target, bce_target = data.draw(
+        two_class_cases(dtype, targets == "soft", reduction=reduction), label="case"
+    )
+    scores = rounded(case.scores, dtype)
+    logit = rounded(scores[:, 1] - scores[:, 0], dtype)
+    t = rounded(bce_target, dtype)
+    q = ce_target if targets == "hard" else np.stack([1.0 - t, t], axis=1)
+    cotangent = rounded(case.cotangent, dtype)
+
+    expected_ce = oracles.cross_entropy(scores, q, reduction=reduction)
+    expected_ce_grad = oracles.cross_entropy_vjp(scores, q, cotangent, reduction=reduction)
+    expected_bce = oracles.binary_cross_entropy_with_logits(logit, t, reduction=reduction)
+    expected_bce_grad = oracles.binary_cross_entropy_with_logits_vjp(
+        logit, t, cotangent, reduction=reduction
+    )
+    # The identity itself, in float64 on the exact difference.
+    exact = scores[:, 1] - scores[:, 0]
+    exact_bce = oracles.binary_cross_entropy_with_logits(exact, t, reduction=reduction)
+    exact_grad = oracles.binary_cross_entropy_with_logits_vjp(
+        exact, t, cotangent, reduction=reduction
+    )
+    condition, terms = logsumexp_condition(scores), max(scores.size, 1)
+    scale = loss_scale(reduction, scores.shape[0])
+    grad_scale = oracles.cross_entropy_gradient_bound(scores, q, cotangent, reduction=reduction)
+    assert_close(
+        expected_ce,
+        exact_bce,
+        dtype=torch.float64,
+        terms=terms,
+        condition=condition,
+        scale=scale,
+        what="oracle identity CE = BCEWithLogits(z1 − z0)",
+    )
+    assert_close(
+        expected_ce_grad,
+        np.stack([-exact_grad, exact_grad], axis=1),
+        dtype=torch.float64,
+        terms=terms,
+        condition=condition,
+        scale=grad_scale,
+        what="oracle identity dCE/dz = [−dBCE/dx, dBCE/dx]",
+    )
+
+    x = to_device(case.scores, device, dtype)
+    ce_target_t = to_device(q if targets == "soft" else ce_target, device, dtype)
+    assert_value_and_gradient(
+        cross_entropy,
+        [x, ce_target_t],
+        expected_ce,
+        expected_ce_grad,
+        cotangent=cotangent,
+        dtype=dtype,
+        value_tolerance={"terms": terms, "condition": condition, "scale": scale},
+        grad_tolerance={"terms": terms, "condition": condition, "scale": grad_scale},
+        what="CrossEntropyLoss",
+        reduction=reduction,
+    )
+
+    d, target = to_device(logit, device, dtype), to_device(t, device, dtype)
+    # log(1 + e^−x) is the log-sum-exp of [0, −x]; the elementwise formula may be evaluated in
+    # the dtype itself (PyTorch's CPU float16 kernel is), hence pointwise.
+    bce_condition = softplus_condition(logit)
+    assert_value_and_gradient(
+        binary_cross_entropy_with_logits,
+        [d, target],
+        expected_bce,
+        expected_bce_grad,
+        cotangent=cotangent,
+        dtype=dtype,
+        value_tolerance={
+            "terms": terms,
+            "condition": bce_condition,
+            "scale": scale,
+            "pointwise": True,
+        },
+        grad_tolerance={"terms": terms, "condition": condition, "scale": grad_scale},
+        what="BCEWithLogitsLoss",
+        reduction=reduction,
+    )
+
+
+def nll_of_two_class_log(nll_loss):
+    """p ↦ NLL(log[1 − p, p], y): the two-class NLL form of BCE."""
+
+    def fn(p, target, **params):
+        return nll_loss(torch.stack([torch.log1p(-p), torch.log(p)], dim=1), target, **params)
+
+    return fn
+
+
+@pytest.mark.claim("BCE-7")
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+def test_bce7_bce_on_probabilities_equals_two_class_nll(
+    device, dtype, reduction, binary_cross_entropy, nll_loss, data
+):
+    """BCE(p, y) = NLL(log[1 − p, p], y), values and gradients, for p·(1 − p) ≥ 1e-12."""
+    n = data.draw(st.integers(0, 8), label="n")
+    p = rounded(
+        data.draw(vs.probabilities((n,), dtype, margin=BCE_GRADIENT_MARGIN), label="p"), dtype
+    )
+    y = data.draw(vs.binary_targets((n,)), label="y")
+    cotangent = rounded(
+        data.draw(vs.cotangents((n,) if reduction == "none" else ()), label="g"), dtype
+    )
+    expected = oracles.binary_cross_entropy(p, y, reduction=reduction)
+    expected_grad = oracles.binary_cross_entropy_vjp(p, y, cotangent, reduction=reduction)
+    terms, scale = max(n, 1), loss_scale(reduction, n)
+
+    probabilities = to_device(p, device, dtype)
+    sides = {
+        "BCELoss": (binary_cross_entropy, to_device(y, device, dtype)),
+        "NLLLoss(log[1 − p, p])": (
+            nll_of_two_class_log(nll_loss),
+            to_device(y.astype(np.int64), device),
+        ),
+    }
+    for name, (fn, target) in sides.items():
+        assert_value_and_gradient(
+            fn,
+            [probabilities, target],
+            expected,
+            expected_grad,
+            cotangent=cotangent,
+            dtype=dtype,
+            value_tolerance={"terms": terms, "scale": scale},
+            grad_tolerance={"terms": terms},
+            what=name,
+            reduction=reduction,
+        )
+
+
+@pytest.mark.implementation_detail(
+    "BCELoss's backward divides by max(p(1 − p), 1e-12): torch's cap, not the contract's gradient"
+)
+@pytest.mark.claim("BCE-7")
+@pytest.mark.dtypes(torch.float64)
+def test_bce7_bce_gradient_is_capped_near_zero(device, dtype, binary_cross_entropy, nll_loss):
+    """Outside p·(1 − p) ≥ 1e-12 the two gradients part: BCELoss's is capped, NLL's is −1/p."""
+    p = to_device(np.array([1e-20]), device, dtype)
+    y = np.array([1.0])
+    _, capped = value_and_grad(
+        binary_cross_entropy, [p, to_device(y, device, dtype)], cotangent=1.0
+    )
+    _, exact = value_and_grad(
+        nll_of_two_class_log(nll_loss), [p, to_device(y.astype(np.int64), device)], cotangent=1.0
+    )
+    assert_close(exact, -1.0 / np.array([1e-20]), dtype=dtype, what="NLL-form gradient −1/p")
+    check(
+        abs(capped[0]) <= 1.01e12 < abs(exact[0]),
+        "BCELoss gradient",
+        capped[0],
+        f"capped at 1e12 (exact {exact[0]:.3g})",
+    )
+    recording.note(f"at p = 1e-20, y = 1: BCELoss gradient {capped[0]:.3g}, −1/p = {exact[0]:.3g}")
+
+
+@pytest.mark.claim("BCE-7")
+@pytest.mark.dtypes(torch.float64)
+@given(data=st.data())
+def test_bce7_gradcheck(device, dtype, cross_entropy, binary_cross_entropy_with_logits, data):
+    """Both logit forms pass ``torch.autograd.gradcheck`` in float64."""
+    case, ce_target, bce_target = data.draw(
+        two_class_cases(dtype, soft=False, min_n=1), label="case"
+    )
+    reduction = case.params["reduction"]
+    x = to_device(case.scores, device, dtype, requires_grad=True)
+    y, t = to_device(ce_target, device), to_device(bce_target, device, dtype)
+    check_gradients(lambda z: cross_entropy(z, y, reduction=reduction), [x], what="CE")
+    fn = bce_with_logits_of(binary_cross_entropy_with_logits, reduction)
+    check_gradients(lambda z: fn(z[:, 1] - z[:, 0], t), [x], what="BCEWithLogits(z1 − z0)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1204,10 +1236,10 @@ def test_bce8_loss_vanishes_only_as_p_approaches_the_target(
     )
     expected = oracles.binary_cross_entropy(p, target, reduction="none")
     assert_close(value, expected, dtype=dtype, scale=1.0, what="BCELoss value")
-    assert np.all(np.diff(expected) >= 0), "the loss is not monotone in |p − y|"
+    check(np.all(np.diff(expected) >= 0), "oracle BCE along |p − y|", expected, "nondecreasing")
     values = to_numpy(value)
-    assert values[0] == 0.0, f"BCELoss at p = y = {y:g} is {values[0]!r}, not 0"
-    assert values[-1] == 100.0, f"BCELoss at p = {1 - y:g}, y = {y:g} is {values[-1]!r}, not 100"
+    check(values[0] == 0.0, f"BCELoss at p = y = {y:g}", values[0], 0.0)
+    check(values[-1] == 100.0, f"BCELoss at p = {1 - y:g}, y = {y:g}", values[-1], 100.0)
     fixed = to_numpy(
         call_or_skip(
             binary_cross_entropy,
@@ -1216,7 +1248,12 @@ def test_bce8_loss_vanishes_only_as_p_approaches_the_target(
             reduction="none",
         )
     )
-    assert fixed[0] < fixed[1] < fixed[2] == 100.0, f"y = 1, p = 0.1, 1e-10, 0: {fixed}"
+    check(
+        fixed[0] < fixed[1] < fixed[2] == 100.0,
+        "BCELoss at y = 1, p = 0.1, 1e-10, 0",
+        fixed,
+        "increasing to 100",
+    )
     recording.note(
         f"counterexample: y = 1: BCE = {fixed[0]:.4g}, {fixed[1]:.4g}, {fixed[2]:.4g} (clamp) "
         f"at p = 0.1, 1e-10, 0: it grows without bound (to the clamp) as p → 0, → 0 only as p → y"
@@ -1313,8 +1350,13 @@ def test_bce9_counterexample(device, dtype, binary_cross_entropy_with_logits):
         values[name] = to_numpy(value)
     right, wrong = values["BCEWithLogitsLoss(x)"], values["BCEWithLogitsLoss(σ(x))"]
     floor = np.array([DOUBLE_SIGMOID_FLOOR, math.log(2.0)]) * (1.0 - tolerance(dtype).rtol)
-    assert np.all(wrong >= floor), f"BCEWithLogitsLoss(σ(x)) = {wrong} below {floor}"
-    assert wrong.mean() > 1e4 * right.mean(), (wrong.mean(), right.mean())
+    check(np.all(wrong >= floor), "BCEWithLogitsLoss(σ(x))", wrong, f"at least {floor}")
+    check(
+        wrong.mean() > 1e4 * right.mean(),
+        "mean BCEWithLogitsLoss(σ(x))",
+        wrong.mean(),
+        f"more than 1e4 × the right loss {right.mean():.4g}",
+    )
     recording.note(
         f"counterexample: x = [10, −10], y = [1, 0]: BCEWithLogitsLoss(x) = {right.mean():.3g}, "
         f"BCEWithLogitsLoss(σ(x)) = {wrong.mean():.4f} = BCE(σ(σ(x))) (never below 0.3133)"

@@ -14,6 +14,7 @@ import torch
 from hypothesis import settings
 
 from verify import check_report, conformance
+from verify.checks import check
 
 
 @pytest.mark.dtypes(torch.float64, torch.float32)
@@ -29,4 +30,9 @@ def test_conforms_to_contract(device, dtype, conformance_target):
         profile=settings.get_current_profile_name(),
         claims=False,
     )
-    assert conformance.conforms(report), check_report.render_text(report)
+    check(
+        conformance.conforms(report),
+        f"{contract} conformance",
+        check_report.render_text(report),
+        "conforms",
+    )

@@ -10,7 +10,7 @@ claims talk about, written here from their published definitions, a few lines ea
 - ``nll_softmax_focal_loss`` and ``gathered_softmax_focal_loss``: the multi-class forms (FL-6);
 - ``bce_shortcut_pt``: p_t = exp(−BCEWithLogits) (FL-7).
 
-Each is a pytest parameter, so that ``tests/test_planted_focal.py`` can swap in a planted bug.
+Each is a pytest parameter, so that ``tests/test_planted_focal_loss.py`` can swap in a planted bug.
 Every value and gradient is held to the float64 oracle in ``verify.oracles.focal``.
 
 Tolerances. The implementations form 1 − p_t (and σ(x) − y) by cancellation, with absolute
@@ -37,14 +37,13 @@ import mpmath as mp
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
-from torch import nn
 
 from verify import oracles, recording
 from verify import strategies as vs
 from verify.autodiff import assert_value_and_gradient, call_or_skip, value_and_grad
+from verify.checks import check, check_differs, check_gradients
 from verify.devices import (
     dtype_name,
     params_rounded,
@@ -55,133 +54,25 @@ from verify.devices import (
 )
 from verify.oracles import focal
 from verify.oracles.reduction import REDUCTIONS, expand_cotangent
+from verify.stand_ins import (
+    bce_shortcut_pt,
+    explicit_pt,
+    focal_loss_wrapping_bce,
+    gathered_softmax_focal_loss,
+    log_of_sigmoid_focal_loss,
+    logsigmoid_focal_loss,
+    nll_softmax_focal_loss,
+    probability_focal_loss,
+    torchvision_sigmoid_focal_loss,
+)
 from verify.tolerances import (
     assert_close,
     assert_matches_published,
-    compare,
     logsumexp_condition,
     loss_scale,
+    softplus_condition,
     tolerance,
 )
-
-# --------------------------------------------------------------------------------------------
-# The implementations under claim.
-
-
-def _reduce(loss: torch.Tensor, reduction: str) -> torch.Tensor:
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
-
-
-def torchvision_sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):
-    """``torchvision.ops.sigmoid_focal_loss`` (torchvision/ops/focal_loss.py), from its source.
-
-    ce = BCEWithLogits(x, y); p_t = p·y + (1 − p)(1 − y); loss = ce·(1 − p_t)^γ, times
-    α_t = α·y + (1 − α)(1 − y) when α ≥ 0 (α < 0 disables it), then the reduction.
-    """
-    p = torch.sigmoid(inputs)
-    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = ce_loss * ((1 - p_t) ** gamma)
-    if alpha >= 0:
-        loss = (alpha * targets + (1 - alpha) * (1 - targets)) * loss
-    return _reduce(loss, reduction)
-
-
-class FocalLoss(nn.Module):
-    """The focal loss that wraps ``nn.BCEWithLogitsLoss`` (ultralytics/yolov5 utils/loss.py,
-    after the TensorFlow Addons focal loss), copied into many detection code bases.
-
-    It forces the wrapped loss's reduction to 'none', multiplies each element by the alpha
-    factor y·α + (1 − y)(1 − α) and (1 − p_t)^γ, then applies the wrapped loss's reduction.
-    """
-
-    def __init__(self, loss_fcn: nn.BCEWithLogitsLoss, gamma: float = 1.5, alpha: float = 0.25):
-        super().__init__()
-        self.loss_fcn, self.gamma, self.alpha = loss_fcn, gamma, alpha
-        self.reduction = loss_fcn.reduction
-        self.loss_fcn.reduction = "none"  # required to apply FL to each element
-
-    def forward(self, pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
-        loss = self.loss_fcn(pred, true)
-        pred_prob = torch.sigmoid(pred)
-        p_t = true * pred_prob + (1 - true) * (1 - pred_prob)
-        alpha_factor = true * self.alpha + (1 - true) * (1 - self.alpha)
-        modulating_factor = (1.0 - p_t) ** self.gamma
-        loss *= alpha_factor * modulating_factor
-        return _reduce(loss, self.reduction)
-
-
-def focal_loss_wrapping_bce(inputs, targets, alpha=0.25, gamma=1.5, reduction="mean"):
-    """``FocalLoss(nn.BCEWithLogitsLoss(reduction=...), gamma, alpha)`` as fn(input, target)."""
-    return FocalLoss(nn.BCEWithLogitsLoss(reduction=reduction), gamma, alpha)(inputs, targets)
-
-
-def logsigmoid_focal_loss(inputs, targets, gamma=2.0, reduction="mean"):
-    """Focal loss from log σ(x) and log σ(−x) with modulating factor |y − σ(x)|^γ and no α, as
-    claims.md's FL-5 writes it (a stable rewrite of the literal −(1 − p)^γ·log p)."""
-    ce = -(targets * F.logsigmoid(inputs) + (1 - targets) * F.logsigmoid(-inputs))
-    return _reduce(ce * (targets - torch.sigmoid(inputs)).abs() ** gamma, reduction)
-
-
-def log_of_sigmoid_focal_loss(inputs, targets, gamma=2.0, reduction="mean"):
-    """The same loss written with log(sigmoid(x)) and log(1 − sigmoid(x)) literally."""
-    p = torch.sigmoid(inputs)
-    ce = -(targets * torch.log(p) + (1 - targets) * torch.log(1 - p))
-    return _reduce(ce * (targets - p).abs() ** gamma, reduction)
-
-
-def probability_focal_loss(p, targets, alpha=0.25, gamma=2.0, reduction="mean"):
-    """Focal loss on probabilities (the FL-3 form): alpha_factor·(1 − p_t)^γ·BCE(p, y)."""
-    bce = F.binary_cross_entropy(p, targets, reduction="none")
-    p_t = targets * p + (1 - targets) * (1 - p)
-    alpha_factor = targets * alpha + (1 - targets) * (1 - alpha)
-    return _reduce(alpha_factor * (1 - p_t) ** gamma * bce, reduction)
-
-
-def nll_softmax_focal_loss(x, target, gamma=2.0, alpha=None, ignore_index=-100, reduction="mean"):
-    """Multi-class focal loss as NLL of (1 − softmax)^γ·log_softmax (a widely copied form):
-    ``F.nll_loss((1 − p)**γ * log p, y, weight=α, ignore_index, reduction)``."""
-    log_p = F.log_softmax(x, dim=1)
-    modulated = (1 - log_p.exp()) ** gamma * log_p
-    return F.nll_loss(
-        modulated, target, weight=alpha, ignore_index=ignore_index, reduction=reduction
-    )
-
-
-def gathered_softmax_focal_loss(
-    x, target, gamma=2.0, alpha=None, ignore_index=-100, reduction="mean"
-):
-    """mean(−α_y(1 − p_t)^γ log p_t) with p_t gathered at the target (the form of
-    clcarwin/focal_loss_pytorch), with NLL's masking and weighted-mean denominator."""
-    log_p = F.log_softmax(x, dim=1)
-    kept = target != ignore_index
-    safe = torch.where(kept, target, torch.zeros_like(target))
-    log_pt = log_p.gather(1, safe.unsqueeze(1)).squeeze(1)
-    w = torch.ones(x.shape[1], dtype=x.dtype, device=x.device) if alpha is None else alpha
-    w_t = w[safe] * kept
-    loss = torch.where(kept, -w_t * (1 - log_pt.exp()) ** gamma * log_pt, torch.zeros_like(log_pt))
-    if reduction == "mean":
-        return loss.sum() / w_t.sum()
-    return _reduce(loss, reduction)
-
-
-def bce_shortcut_pt(inputs, targets, pos_weight=None):
-    """p_t = exp(−BCEWithLogits(x, y)) elementwise, the shortcut many focal losses take."""
-    ce = F.binary_cross_entropy_with_logits(
-        inputs, targets, pos_weight=pos_weight, reduction="none"
-    )
-    return torch.exp(-ce)
-
-
-def explicit_pt(inputs, targets):
-    """p_t = y·σ(x) + (1 − y)·(1 − σ(x)), as torchvision writes it."""
-    p = torch.sigmoid(inputs)
-    return p * targets + (1 - p) * (1 - targets)
-
 
 # torch has no focal loss: the specs check widely copied forms (replaced by --impl).
 SIGMOID_FOCAL = pytest.mark.implementations(
@@ -230,11 +121,6 @@ def binary_cases(draw, dtype, reduction, *, soft=False, bound=None, min_n=0, max
     return rounded(x, dtype), rounded(y, dtype), rounded(g, dtype)
 
 
-def binary_condition(x: np.ndarray) -> float:
-    """1 + max|x| + log 2: the log-domain conditioning of BCE with logits."""
-    return logsumexp_condition(np.stack([np.zeros_like(x), x], axis=1))
-
-
 def focal_scale(target, alpha, gamma, reduction) -> float:
     """(1 + γ)·max α_t (times the element count for 'sum'): the size of the focal terms."""
     y = np.asarray(target)
@@ -260,7 +146,8 @@ def saturating_logit(dtype: torch.dtype) -> float:
 
 def first_true(predicate, lo: float, hi: float, dtype: torch.dtype) -> float:
     """The smallest value x of ``dtype`` in [lo, hi] with ``predicate(x)`` (monotone in x)."""
-    assert not predicate(rounded(np.array(lo), dtype)) and predicate(rounded(np.array(hi), dtype))
+    ends = (predicate(rounded(np.array(lo), dtype)), predicate(rounded(np.array(hi), dtype)))
+    check(ends == (False, True), f"predicate at [{lo}, {hi}]", ends, (False, True))
     for _ in range(200):
         mid = 0.5 * (lo + hi)
         if predicate(rounded(np.array(mid), dtype)):
@@ -278,7 +165,7 @@ def check_binary_focal(
     expected = focal.sigmoid_focal_loss(x, y, alpha, gamma, reduction)
     expected_grad = focal.sigmoid_focal_loss_vjp(x, y, g, alpha, gamma, reduction)
     inputs = [to_device(x, device, dtype), to_device(y, device, dtype)]
-    common = {"terms": max(x.size, 1), "condition": binary_condition(x), "pointwise": True}
+    common = {"terms": max(x.size, 1), "condition": softplus_condition(x), "pointwise": True}
     grad_scale = floored(
         focal.sigmoid_focal_loss_gradient_bound(x, y, g, alpha, gamma, reduction), dtype
     )
@@ -359,7 +246,7 @@ def test_fl1_gamma_zero_is_alpha_weighted_bce(
         "BCEWithLogitsLoss(weight = α_t)": (binary_cross_entropy_with_logits, bce_params),
     }
     inputs = [to_device(x, device, dtype), to_device(y, device, dtype)]
-    common = {"terms": max(x.size, 1), "condition": binary_condition(x), "pointwise": True}
+    common = {"terms": max(x.size, 1), "condition": softplus_condition(x), "pointwise": True}
     value_scale = floored(focal_scale(y, alpha, 0.0, reduction), dtype)
     grad_scale = floored(
         oracles.binary_cross_entropy_with_logits_gradient_bound(
@@ -422,7 +309,7 @@ def test_fl1_fractional_gamma_gradient_is_nan_once_one_minus_pt_rounds_to_zero(
     s = saturating_logit(dtype) + 1.0
     x, y = np.array([s, -s]), np.array([1.0, 0.0])
     expected = focal.sigmoid_focal_loss_vjp(rounded(x, dtype), y, 1.0, 0.25, 0.5, "none")
-    assert np.all(np.isfinite(expected))
+    check(np.all(np.isfinite(expected)), "oracle gradient at saturation", expected, "finite")
 
     def gradient(gamma, logits, labels):
         inputs = [to_device(logits, device, dtype), to_device(labels, device, dtype)]
@@ -430,9 +317,14 @@ def test_fl1_fractional_gamma_gradient_is_nan_once_one_minus_pt_rounds_to_zero(
             sigmoid_focal_loss, inputs, cotangent=1.0, alpha=0.25, gamma=gamma, reduction="sum"
         )[1]
 
-    assert np.all(np.isnan(gradient(0.5, x, y))), gradient(0.5, x, y)
+    check(np.all(np.isnan(gradient(0.5, x, y))), "gradient at γ = 0.5", gradient(0.5, x, y), "NaN")
     for gamma in (0.0, 1.0, 2.0):
-        assert np.all(np.isfinite(gradient(gamma, x, y))), gamma
+        check(
+            np.all(np.isfinite(gradient(gamma, x, y))),
+            f"gradient at γ = {gamma}",
+            gradient(gamma, x, y),
+            "finite",
+        )
     positive = first_true(
         lambda v: bool(np.isnan(gradient(0.5, np.atleast_1d(v), np.ones(1))).any()), 0.0, s, dtype
     )
@@ -456,8 +348,10 @@ def test_fl1_gradcheck(device, dtype, sigmoid_focal_loss, data):
     x, y, _ = data.draw(binary_cases(dtype, "sum", bound=30.0, min_n=1, max_n=3), label="case")
     x_t = to_device(x, device, dtype, requires_grad=True)
     y_t = to_device(y, device, dtype)
-    assert torch.autograd.gradcheck(
-        lambda z: sigmoid_focal_loss(z, y_t, alpha=alpha, gamma=gamma, reduction="sum"), (x_t,)
+    check_gradients(
+        lambda z: sigmoid_focal_loss(z, y_t, alpha=alpha, gamma=gamma, reduction="sum"),
+        [x_t],
+        what="sigmoid focal loss",
     )
 
 
@@ -490,7 +384,12 @@ def test_fl2_focal_never_exceeds_alpha_weighted_bce(
     oracle_bce = oracles.binary_cross_entropy_with_logits(
         x, y, focal.alpha_factor(y, alpha), reduction="none"
     )
-    assert np.all(oracle_focal <= oracle_bce), "oracle: FL > α_t·BCE"
+    check(
+        np.all(oracle_focal <= oracle_bce),
+        "oracle FL",
+        oracle_focal,
+        f"at most α_t·BCE {oracle_bce}",
+    )
     x_t, y_t = to_device(x, device, dtype), to_device(y, device, dtype)
     params = {"reduction": reduction}
     if alpha >= 0:  # α_t formed in the dtype exactly as the focal loss forms it
@@ -499,9 +398,11 @@ def test_fl2_focal_never_exceeds_alpha_weighted_bce(
     bce = call_or_skip(binary_cross_entropy_with_logits, x_t, y_t, **params)
     fl, bce = fl.detach().cpu().double().numpy(), bce.detach().cpu().double().numpy()
     exceeds = ~(fl <= bce) & ~(np.isnan(fl) & np.isnan(bce))
-    assert not np.any(exceeds), (
-        f"focal loss exceeds α_t·BCE ({dtype_name(dtype)}): {fl[exceeds]} > {bce[exceeds]} "
-        f"(α = {alpha}, γ = {gamma})"
+    check(
+        not np.any(exceeds),
+        f"focal loss exceeds α_t·BCE (α = {alpha}, γ = {gamma})",
+        fl[exceeds],
+        f"at most {bce[exceeds]}",
     )
 
 
@@ -554,7 +455,7 @@ def test_fl2_ratio_to_bce_is_the_modulating_factor(
     # Rounding apart (a few units in the last place: FL and BCE may come from different code,
     # as when the BCE is another library's), the ratio never grows.
     slack = tolerance(dtype, pointwise=True).rtol * np.abs(ratios[1:])
-    assert np.all(np.diff(ratios) <= slack), f"FL/BCE grows with p_t: {ratios}"
+    check(np.all(np.diff(ratios) <= slack), "FL/BCE along p_t", ratios, "nonincreasing")
 
 
 # --------------------------------------------------------------------------------------------
@@ -794,12 +695,14 @@ def test_fl5_log_of_sigmoid_form_is_not_finite_for_large_logits(device, dtype):
     x_t, y_t = to_device(x, device, dtype), to_device(y, device, dtype)
     naive = call_or_skip(log_of_sigmoid_focal_loss, x_t, y_t, gamma=2.0, reduction="none")
     stable = call_or_skip(logsigmoid_focal_loss, x_t, y_t, gamma=2.0, reduction="none")
-    assert torch.isnan(naive[0]) and torch.isinf(naive[1]), naive
+    check(
+        torch.isnan(naive[0]) and torch.isinf(naive[1]), "log-of-sigmoid form", naive, "[nan, inf]"
+    )
     assert_close(
         stable,
         focal.sigmoid_focal_loss(x, y, -1.0, 2.0, "none"),
         dtype=dtype,
-        condition=binary_condition(x),
+        condition=softplus_condition(x),
         scale=focal_scale(y, -1.0, 2.0, "none"),
         pointwise=True,
         what="logsigmoid form at the same inputs",
@@ -962,7 +865,8 @@ def test_fl6_ignored_positions_contribute_nothing(device, dtype, softmax_focal_l
     }
     assert_close(value, expected, **common, what="value")
     assert_close(value_shifted, expected, **common, what="value with ignored scores changed")
-    assert np.all(grad[ignored] == 0) and np.all(grad_shifted[ignored] == 0), "ignored gradient"
+    ignored_grads = (grad[ignored], grad_shifted[ignored])
+    check(not any(np.any(g) for g in ignored_grads), "ignored gradient", ignored_grads, 0.0)
     assert_close(grad_shifted, grad, **common, what="gradient with ignored scores changed")
 
 
@@ -987,8 +891,13 @@ def test_fl6_float16_backward_overflows(device, dtype, softmax_focal_loss):
         reduction="sum",
     )
     expected = focal.softmax_focal_loss_vjp(scores, target, 2.0, 4.0, weight, reduction="sum")
-    assert np.all(np.isfinite(expected)) and np.max(np.abs(expected)) < 65504
-    assert np.isnan(grad).any(), f"expected the float16 backward to overflow, got {grad}"
+    check(
+        np.all(np.isfinite(expected)) and np.max(np.abs(expected)) < 65504,
+        "oracle gradient",
+        expected,
+        "finite and below float16's largest 65504",
+    )
+    check(np.isnan(grad).any(), "float16 backward", grad, "NaN from an overflow")
     recording.note(
         "boundary: float16 NLL-form gradient is NaN once γ·|log p_y|·α_y·|g| > 65504 "
         "(scores [100, 0], target 1, α = [1, 100], γ = 4, g = 2); hypothesis runs float16 "
@@ -1021,9 +930,9 @@ def test_fl6_fractional_gamma_gradient_is_nan_at_saturated_softmax(
         reduction="none",
     )
     expected = focal.softmax_focal_loss_vjp(scores, target, 1.0, 0.5, reduction="none")
-    assert np.all(np.isfinite(expected))
+    check(np.all(np.isfinite(expected)), "oracle gradient", expected, "finite")
     nan_rows = [i for i in range(2) if np.isnan(grad[i]).any()]
-    assert nan_rows, f"expected NaN gradients for γ = 0.5 at saturation, got {grad}"
+    check(bool(nan_rows), "gradient for γ = 0.5 at saturation", grad, "NaN rows")
     for gamma in (0.0, 1.0, 2.0):
         _, grad = value_and_grad(
             softmax_focal_loss,
@@ -1032,7 +941,7 @@ def test_fl6_fractional_gamma_gradient_is_nan_at_saturated_softmax(
             gamma=gamma,
             reduction="none",
         )
-        assert np.all(np.isfinite(grad)), (gamma, grad)
+        check(np.all(np.isfinite(grad)), f"gradient at γ = {gamma}", grad, "finite")
     recording.note(
         f"counterexample: γ = 0.5, scores [0, 50] / [50, 0], target 1: gradient NaN in rows "
         f"{nan_rows} ({softmax_focal_loss.__name__}); γ = 0 and γ ≥ 1 are finite"
@@ -1055,7 +964,9 @@ def test_fl6_gradcheck(device, dtype, softmax_focal_loss, data):
     x = to_device(case.scores, device, dtype, requires_grad=True)
     y = to_device(case.target, device)
     params = as_alpha(params_to_device(case.params, device, dtype))
-    assert torch.autograd.gradcheck(lambda s: softmax_focal_loss(s, y, gamma, **params), (x,))
+    check_gradients(
+        lambda s: softmax_focal_loss(s, y, gamma, **params), [x], what="softmax focal loss"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1082,7 +993,7 @@ def test_fl7_shortcut_equals_explicit_pt_for_hard_labels(device, dtype, pt_short
     params = {"pos_weight": to_device(np.ones(x.shape[-1]), device, dtype)} if unit_weight else {}
     grad_scale = float(np.max(np.abs(g), initial=0.0))
     sides = {"exp(−BCEWithLogits)": (pt_shortcut, params), "explicit p_t": (explicit_pt, {})}
-    common = {"condition": binary_condition(x), "pointwise": True}
+    common = {"condition": softplus_condition(x), "pointwise": True}
     for name, (fn, fn_params) in sides.items():
         assert_value_and_gradient(
             fn,
@@ -1114,7 +1025,7 @@ def test_fl7_shortcut_is_a_geometric_mean_outside_hard_labels(device, dtype, pt_
     value = call_or_skip(pt_shortcut, x_t, y_t, pos_weight=to_device(pos_weight, device, dtype))
     geometric = focal.bce_shortcut_probability(x, y, pos_weight)
     # The BCE's positive term is scaled by pw: its log-domain condition grows by that factor.
-    condition = binary_condition(x) * max(1.0, pw)
+    condition = softplus_condition(x) * max(1.0, pw)
     assert_close(
         value,
         geometric,
@@ -1125,7 +1036,10 @@ def test_fl7_shortcut_is_a_geometric_mean_outside_hard_labels(device, dtype, pt_
         what="exp(−BCE) = σ^(pw·y)·σ(−x)^(1−y)",
     )
     if np.all(pos_weight == 1):
-        assert np.all(geometric <= focal.target_probability(x, y) * (1 + 1e-12)), "AM–GM"
+        bound = focal.target_probability(x, y) * (1 + 1e-12)
+        check(
+            np.all(geometric <= bound), "weighted geometric mean (AM–GM)", geometric, f"≤ {bound}"
+        )
 
     cases = {
         "soft label x = 2, y = 0.5": (np.array([2.0]), np.array([0.5]), None),
@@ -1138,7 +1052,9 @@ def test_fl7_shortcut_is_a_geometric_mean_outside_hard_labels(device, dtype, pt_
             pt_shortcut, to_device(cx, device, dtype), to_device(cy, device, dtype), **params
         )
         explicit = focal.target_probability(cx, cy)
-        assert not compare(shortcut, explicit, dtype=dtype, scale=1.0).passed, name
+        check_differs(
+            shortcut, explicit, f"shortcut p_t against y·σ(x) + …, {name}", dtype=dtype, scale=1.0
+        )
         assert_close(
             shortcut,
             focal.bce_shortcut_probability(cx, cy, cpw),

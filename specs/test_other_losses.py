@@ -38,6 +38,7 @@ from torch import nn
 from verify import oracles, recording
 from verify import strategies as vs
 from verify.autodiff import value_and_grad
+from verify.checks import check
 from verify.devices import rounded, to_device, to_numpy
 from verify.oracles import regression
 from verify.oracles.reduction import REDUCTIONS, expand_cotangent, reduce
@@ -338,7 +339,7 @@ def test_misc2_swapping_bce_arguments_changes_the_loss(device, dtype, binary_cro
             what="oracle identity BCE(y, p) = 100·|y − p|",
         )
         original, changed = to_numpy(value), to_numpy(swapped_value)
-        assert np.all(changed > original), f"swap left BCE unchanged: {original} vs {changed}"
+        check(np.all(changed > original), "swapped BCE", changed, f"above {original}")
 
 
 @pytest.mark.claim("MISC-2")
@@ -352,7 +353,12 @@ def test_misc2_swapped_bce_example(device, dtype, binary_cross_entropy):
     assert_close(original, oracles.binary_cross_entropy(p, y), dtype=dtype, what="BCE(0.8, 1)")
     assert_close(swapped, oracles.binary_cross_entropy(y, p), dtype=dtype, what="BCE(1, 0.8)")
     assert_close(swapped, bce_swap_oracle(p, y)[0], dtype=dtype, what="BCE(1, 0.8) = 100·0.2")
-    assert float(swapped) > 50 * float(original)
+    check(
+        float(swapped) > 50 * float(original),
+        "BCE(1, 0.8)",
+        float(swapped),
+        f"more than 50·BCE(0.8, 1) = {50 * float(original):.4g}",
+    )
     recording.note(
         f"counterexample: BCE(p=0.8, y=1) = {float(original):.4f} but BCE(1, 0.8) = "
         f"{float(swapped):.4f} (= 100·|y − p|, the log clamp); ∂/∂p of the swapped form is −inf"
@@ -374,7 +380,12 @@ def test_misc2_swap_is_invisible_where_both_orders_clamp(device, dtype, binary_c
     swapped = binary_cross_entropy(label, prediction)
     assert_close(original, oracles.binary_cross_entropy(p, y), dtype=dtype, what="BCE(1e-50, 1)")
     assert_close(swapped, oracles.binary_cross_entropy(y, p), dtype=dtype, what="BCE(1, 1e-50)")
-    assert float(original) == float(swapped) == 100.0, (float(original), float(swapped))
+    check(
+        float(original) == float(swapped) == 100.0,
+        "BCE and swapped BCE",
+        (float(original), float(swapped)),
+        (100.0, 100.0),
+    )
     recording.note("boundary: BCE(p, 1) = BCE(1, p) = 100 once p ≤ e^-100 (both clamp)")
 
 
@@ -420,5 +431,7 @@ def test_misc2_symmetric_losses_ignore_the_swap(device, dtype, l1_loss, mse_loss
             straight, straight_grad = value_and_grad(
                 fn, [prediction, target], cotangent=cotangent, reduction=reduction
             )
-            assert torch.equal(straight, swapped), f"{name} changed under the swap ({reduction})"
+            check(
+                torch.equal(straight, swapped), f"{name} swapped ({reduction})", swapped, straight
+            )
             np.testing.assert_array_equal(straight_grad, swapped_grad)

@@ -29,10 +29,11 @@ from hypothesis.extra import numpy as hnp
 from verify import recording
 from verify import strategies as vs
 from verify.autodiff import assert_value_and_gradient, value_and_grad
+from verify.checks import check, check_differs, check_gradients
 from verify.devices import rounded, to_device
 from verify.oracles import regression as oracle
 from verify.oracles.reduction import REDUCTIONS
-from verify.tolerances import assert_close, compare, loss_scale
+from verify.tolerances import assert_close, loss_scale
 
 MAGNITUDES = (1.0, 10.0, 1e2, 1e4, 1e8)
 MAX_N, MAX_SIDE = 4, 3
@@ -213,7 +214,7 @@ def test_reg1_l1_gradient_at_a_tie_is_the_zero_subgradient(device, dtype, l1_los
             name=f"L1Loss ({reduction})",
             reduction=reduction,
         )
-        assert np.all(grad[x == y] == 0.0), f"nonzero L1 gradient at a tie: {grad}"
+        check(np.all(grad[x == y] == 0.0), "L1 gradient at a tie", grad, 0.0)
     recording.note("L1 gradient at x = y is the subgradient 0 (sign(0) = 0)")
 
 
@@ -248,7 +249,7 @@ def test_reg1_gradcheck_and_gradgradcheck(device, dtype, l1_loss, mse_loss, data
     pinned by ``test_reg1_l1_gradient_at_a_tie_is_the_zero_subgradient``).
     """
     reduction = data.draw(vs.reductions(), label="reduction")
-    for loss, kink in ((l1_loss, 0.0), (mse_loss, None)):
+    for name, loss, kink in (("L1", l1_loss, 0.0), ("MSE", mse_loss, None)):
         x, y = data.draw(away_from_kinks(kink), label="pair")
         xt = to_device(x, device, dtype, requires_grad=True)
         yt = to_device(y, device, dtype)
@@ -256,8 +257,7 @@ def test_reg1_gradcheck_and_gradgradcheck(device, dtype, l1_loss, mse_loss, data
         def fn(a, loss=loss, yt=yt):
             return loss(a, yt, reduction=reduction)
 
-        assert torch.autograd.gradcheck(fn, (xt,))
-        assert torch.autograd.gradgradcheck(fn, (xt,))
+        check_gradients(fn, [xt], what=f"{name} ({reduction})", second_order=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,8 +374,8 @@ def test_reg2_inside_unit_interval_smooth_l1_is_half_mse(device, dtype, smooth_l
             reduction=reduction,
             beta=1.0,
         )
-        assert not compare(value, mse, dtype=dtype, terms=x.size).passed, (
-            f"SmoothL1(β=1) equals MSE ({reduction})"
+        check_differs(
+            value, mse, f"SmoothL1(β=1) against MSE ({reduction})", dtype=dtype, terms=x.size
         )
     recording.note("inside (−1, 1) SmoothL1(β=1) = 0.5·MSE, not MSE: d = 0.5 gives 0.125 vs 0.25")
 
@@ -503,7 +503,8 @@ def test_reg2_beta_zero_is_l1(device, dtype, smooth_l1_loss, l1_loss, data):
             beta=0.0,
         )
         l1, l1_grad = value_and_grad(l1_loss, inputs, cotangent=cotangent, reduction=reduction)
-        assert torch.equal(sl1, l1) or (sl1.isnan().all() and l1.isnan().all()), (sl1, l1)
+        same = torch.equal(sl1, l1) or bool(sl1.isnan().all() and l1.isnan().all())
+        check(same, "SmoothL1(β=0)", sl1, f"L1 exactly: {l1}")
         np.testing.assert_array_equal(sl1_grad, l1_grad)
 
 
@@ -521,13 +522,15 @@ def test_reg2_gradcheck_and_gradgradcheck(device, dtype, smooth_l1_loss, huber_l
     x, y = data.draw(away_from_kinks(beta), label="pair")
     xt = to_device(x, device, dtype, requires_grad=True)
     yt = to_device(y, device, dtype)
-    for loss, params in ((smooth_l1_loss, {"beta": beta}), (huber_loss, {"delta": beta})):
+    for name, loss, params in (
+        ("SmoothL1", smooth_l1_loss, {"beta": beta}),
+        ("Huber", huber_loss, {"delta": beta}),
+    ):
 
         def fn(a, loss=loss, params=params):
             return loss(a, yt, reduction=reduction, **params)
 
-        assert torch.autograd.gradcheck(fn, (xt,))
-        assert torch.autograd.gradgradcheck(fn, (xt,))
+        check_gradients(fn, [xt], what=f"{name} ({reduction})", second_order=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -596,4 +599,9 @@ def test_reg3_smooth_l1_gradient_bounded_mse_gradient_linear(
             what=f"MSELoss gradient / d (linear growth, slope 2; {reduction})",
         )
         # |d| ≥ 1, so |∂MSE/∂x| = 2|d|·bound ≥ 2·bound: twice SmoothL1's bound, however rounded.
-        assert np.all(np.abs(mse_grad) > bound), f"MSE gradient within ±{bound:g} ({reduction})"
+        check(
+            np.all(np.abs(mse_grad) > bound),
+            f"|MSE gradient| ({reduction})",
+            mse_grad,
+            f"above {bound:g}",
+        )

@@ -40,6 +40,7 @@ from hypothesis.extra import numpy as hnp
 from verify import oracles, recording
 from verify import strategies as vs
 from verify.autodiff import assert_value_and_gradient, call_or_skip, value_and_grad
+from verify.checks import check
 from verify.devices import dtype_name, rounded, to_device, to_numpy
 from verify.tolerances import assert_close, assert_matches_published, logsumexp_condition
 
@@ -115,7 +116,7 @@ def test_sm1_outputs_lie_in_unit_interval_and_sum_to_one(device, dtype, softmax,
     """0 ≤ softmax(x) ≤ 1 exactly, for any logits, and Σ_c softmax(x)_c = 1 up to rounding."""
     x = _scores(data, dtype)
     p = to_numpy(call_or_skip(softmax, to_device(x, device, dtype), dim=1))
-    assert np.all((p >= 0.0) & (p <= 1.0)), f"outputs outside [0, 1]: {p.min()!r}, {p.max()!r}"
+    check(np.all((p >= 0.0) & (p <= 1.0)), "softmax outputs", (p.min(), p.max()), "in [0, 1]")
     total = p.sum(axis=1)
     ones = np.ones_like(total)
     assert_close(total, ones, dtype=dtype, terms=x.shape[1], scale=1.0, what="Σ softmax")
@@ -144,7 +145,12 @@ def test_sm1_outputs_strictly_inside_for_moderate_gaps(device, dtype, softmax, d
     else:
         x = rounded(data.draw(_float_arrays(shape, -half, half), label="x"), dtype)
     p = to_numpy(call_or_skip(softmax, to_device(x, device, dtype), dim=1))
-    assert np.all((p > 0.0) & (p < 1.0)), f"gap {np.ptp(x, axis=1).max()!r}: outputs {p}"
+    check(
+        np.all((p > 0.0) & (p < 1.0)),
+        f"outputs at gap {np.ptp(x, axis=1).max()!r}",
+        p,
+        "in (0, 1)",
+    )
 
 
 def _first_gap_where(softmax, device: str, dtype: torch.dtype, reached) -> float:
@@ -156,7 +162,7 @@ def _first_gap_where(softmax, device: str, dtype: torch.dtype, reached) -> float
         p = call_or_skip(softmax, to_device(np.array([[0.0, -gap]]), device, dtype), dim=1)
         return bool(reached(to_numpy(p)))
 
-    assert hits(high), "softmax([0, −2000]) never reaches the boundary"
+    check(hits(high), "softmax([0, −2000])", "short of the boundary", "the boundary reached")
     while low < (middle := (low + high) / 2) < high:
         low, high = (low, middle) if hits(middle) else (middle, high)
     return float(rounded(np.array(high), dtype))
@@ -189,8 +195,11 @@ def test_sm1_outputs_reach_one_and_zero_past_the_boundary(device, dtype, softmax
         gap = _first_gap_where(softmax, device, dtype, reached)
         at = torch.tensor(high, dtype=dtype)
         spacing = (torch.nextafter(at, torch.tensor(math.inf, dtype=dtype)) - at).item()
-        assert low - spacing <= gap <= high + spacing, (
-            f"output {name} from G = {gap!r}, outside [{low:.4f}, {high:.4f}]"
+        check(
+            low - spacing <= gap <= high + spacing,
+            f"first G where the output is {name}",
+            gap,
+            f"in [{low:.4f}, {high:.4f}]",
         )
         found.append(f"{name} from G = {gap:.5g}")
     recording.note(
@@ -302,7 +311,7 @@ def test_sm2_tutorial_softmax_is_nan_outside_the_exp_range(device, dtype, softma
     sides = [(overflow + MARGIN, bound), (-bound, underflow - MARGIN)]
     x = _rows_with_max(data, dtype, *data.draw(st.sampled_from(sides), label="side"))
     naive = to_numpy(call_or_skip(tutorial_softmax, to_device(x, device, dtype)))
-    assert np.isnan(naive).any(axis=1).all(), f"tutorial softmax is not NaN on {x}: {naive}"
+    check(np.isnan(naive).any(axis=1).all(), f"tutorial softmax on {x}", naive, "NaN in every row")
     p = call_or_skip(softmax, to_device(x, device, dtype), dim=1)
     assert_close(
         p,
@@ -321,7 +330,7 @@ def test_sm2_tutorial_softmax_is_nan_for_100_0_where_softmax_gives_1_0(device, d
     is [NaN, 0]; ``softmax`` gives [1, 0] (the oracle's [1, 3.7e-44], to float32 rounding)."""
     x = to_device(np.array([[100.0, 0.0]]), device, dtype)
     naive = to_numpy(tutorial_softmax(x))
-    assert np.isnan(naive[0, 0]) and naive[0, 1] == 0.0, f"tutorial softmax gave {naive}"
+    check(np.isnan(naive[0, 0]) and naive[0, 1] == 0.0, "tutorial softmax", naive, "[[nan, 0]]")
     p = call_or_skip(softmax, x, dim=1)
     assert_close(p, np.array([[1.0, 0.0]]), dtype=dtype, terms=2, scale=1.0, what="[1, 0]")
     expected = oracles.softmax(np.array([[100.0, 0.0]]), axis=1)

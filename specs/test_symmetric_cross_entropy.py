@@ -27,7 +27,6 @@ import mpmath as mp
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -35,51 +34,23 @@ from hypothesis.extra import numpy as hnp
 from verify import oracles, recording
 from verify import strategies as vs
 from verify.autodiff import assert_value_and_gradient, call_or_skip
+from verify.checks import check
 from verify.devices import dtype_name, rounded, to_device
 from verify.oracles import symmetric
 from verify.oracles.reduction import REDUCTIONS, expand_cotangent
+from verify.stand_ins import SCE_EPS as EPS
+from verify.stand_ins import (
+    clamped_binary_cross_entropy,
+    reproduce_reverse_cross_entropy,
+    reverse_cross_entropy,
+    symmetric_cross_entropy,
+)
 from verify.tolerances import (
     assert_close,
     assert_matches_published,
     logsumexp_condition,
     loss_scale,
 )
-
-EPS = 1e-4
-
-# --------------------------------------------------------------------------------------------
-# The implementations under claim.
-
-
-def _reduce(loss: torch.Tensor, reduction: str) -> torch.Tensor:
-    return {"none": loss, "sum": loss.sum(), "mean": loss.mean()}[reduction]
-
-
-def clamped_binary_cross_entropy(a, b, eps=EPS, reduction="none"):
-    """ce(a, b) = −ā·log b̄ − (1 − ā)·log(1 − b̄), both clamped to [eps, 1 − eps] (SCE-1)."""
-    a, b = a.clamp(eps, 1 - eps), b.clamp(eps, 1 - eps)
-    return _reduce(-(a * torch.log(b) + (1 - a) * torch.log(1 - b)), reduction)
-
-
-def reverse_cross_entropy(x, target, eps=EPS, reduction="mean"):
-    """RCE = −Σ_c softmax(x)_c·log clamp(onehot(y), eps, 1)_c (SCELoss-Reproduce's RCE term)."""
-    p = F.softmax(x, dim=1)
-    label = F.one_hot(target, x.shape[1]).to(x.dtype).clamp(eps, 1.0)
-    return _reduce(-(p * torch.log(label)).sum(dim=1), reduction)
-
-
-def symmetric_cross_entropy(x, target, a=1.0, b=1.0, eps=EPS, reduction="mean"):
-    """SCE = a·CE + b·RCE per sample, then the reduction (SCELoss, Wang et al. 2019)."""
-    ce = F.cross_entropy(x, target, reduction="none")
-    return _reduce(a * ce + b * reverse_cross_entropy(x, target, eps, "none"), reduction)
-
-
-def reproduce_reverse_cross_entropy(x, target, eps=EPS, reduction="mean"):
-    """RCE as HanxunH/SCELoss-Reproduce (loss.py) computes it: softmax clamped to [1e-7, 1]."""
-    p = F.softmax(x, dim=1).clamp(1e-7, 1.0)
-    label = F.one_hot(target, x.shape[1]).to(x.dtype).clamp(eps, 1.0)
-    return _reduce(-(p * torch.log(label)).sum(dim=1), reduction)
-
 
 BINARY_CE = pytest.mark.parametrize(
     "binary_ce", [clamped_binary_cross_entropy], ids=["clamped-both-arguments"]
@@ -157,9 +128,20 @@ def test_sce1_exact_clean_label_ratio_differs_in_the_last_digit(device, dtype, b
     # With the bounds exactly 1e-4 and 1 − 1e-4 (and p exactly 0.8) the ratio is the same to
     # 1e-13: 8.250314 as well.
     exact = mp_ratio(1.0, "0.8", "1e-4", "0.9999")
-    assert abs(exact - float(EXAMPLES_SCE1["clean label"][2])) > 0.5e-4
+    clean = float(EXAMPLES_SCE1["clean label"][2])
+    check(
+        abs(exact - clean) > 0.5e-4,
+        "ratio with the exact bounds (mpmath)",
+        exact,
+        f"off the published {clean} by more than 0.5e-4",
+    )
     value, published = ratios["clean label"]
-    assert abs(value - float(published)) > 0.5e-4, "float64 now matches the published 8.2502"
+    check(
+        abs(value - float(published)) > 0.5e-4,
+        "clean label rce/ce (float64)",
+        value,
+        f"off the published {published} by more than 0.5e-4",
+    )
     assert_matches_published(*ratios["noisy label"], what="noisy label rce/ce (float64)")
     recording.note(
         f"counterexample: exact clean-label rce/ce = {exact:.6f} (float64 {value:.6f}); the "
@@ -174,13 +156,18 @@ def test_sce1_upper_clamp_rounds_to_one_in_half_precision(device, dtype, binary_
     """In float16 and bfloat16 the bound 1 − 1e-4 rounds to 1, so clamp(y = 1) = 1 and
     rce(1, p) = −(1 − p)·log(1 − 1) = inf; the oracle given the rounded bounds agrees."""
     low, high = clamp_bounds(dtype)
-    assert high == 1.0
+    check(high == 1.0, "1 − 1e-4 rounded to the dtype", high, 1.0)
     y_t, p_t = to_device(np.array(1.0), device, dtype), to_device(np.array(0.8), device, dtype)
     rce = call_or_skip(binary_ce, p_t, y_t)
     expected = symmetric.clamped_binary_cross_entropy(
         float(rounded(np.array(0.8), dtype)), 1.0, low, high
     )
-    assert torch.isinf(rce) and np.isinf(expected), rce
+    check(
+        torch.isinf(rce) and np.isinf(expected),
+        "rce(1, 0.8) and its oracle",
+        (rce, expected),
+        "inf",
+    )
     recording.note(
         f"counterexample: in {dtype_name(dtype)} 1 − 1e-4 rounds to 1: rce(1, 0.8) = inf"
     )
@@ -418,7 +405,12 @@ def test_sce2_reproduce_prediction_clamp_changes_rce(device, dtype):
     p = oracles.softmax(scores, axis=1)
     with_clamp = -math.log(EPS) * np.sum(np.maximum(p, 1e-7) * (np.arange(3) != target[:, None]))
     assert_close(clamped, np.array([with_clamp]), dtype=dtype, what="RCE with the clamp")
-    assert float(clamped[0]) > 10 * float(exact[0])
+    check(
+        float(clamped[0]) > 10 * float(exact[0]),
+        "RCE with the clamp",
+        float(clamped[0]),
+        f"more than 10× RCE without it ({float(exact[0]):.4g})",
+    )
     recording.note(
         f"SCELoss-Reproduce's softmax clamp [1e-7, 1]: RCE([20, 0, 0], 0) = "
         f"{float(clamped[0]):.3g} vs 9.2103·(1 − p_y) = {float(exact[0]):.3g}"

@@ -10,9 +10,9 @@
   correct form sums the per-token losses and divides by the global count.
 
 The model is a linear layer: a classifier over X (AG-1 to AG-3, the problems of
-``specs/test_optimizers.py``) or a token-classification head over padded sequences (AG-4).
+``specs/linear_problems.py``) or a token-classification head over padded sequences (AG-4).
 Gradients are held to the float64 cross-entropy oracle; the loops and the backward pass are
-arguments, so that ``tests/test_planted_optimizers.py`` can run the same specs on planted bugs.
+arguments, so that ``tests/test_planted_training_loop.py`` can run the same specs on planted bugs.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from specs.test_optimizers import (
+from specs.linear_problems import (
     gradient_magnitude,
     linear_gradient,
     linear_model,
@@ -33,9 +33,10 @@ from specs.test_optimizers import (
 )
 from verify import recording
 from verify.autodiff import call_or_skip
+from verify.checks import check, check_differs
 from verify.devices import rounded, to_device, to_numpy
 from verify.strategies import DEFAULT_IGNORE_INDEX
-from verify.tolerances import assert_close, compare, describe, logsumexp_condition
+from verify.tolerances import assert_close, logsumexp_condition
 
 BACKWARDS = {"Tensor.backward": lambda loss, inputs: loss.backward(inputs=inputs)}
 IGNORE = DEFAULT_IGNORE_INDEX
@@ -93,7 +94,7 @@ def bitwise_or_close(actual, expected, *, device, what, **tolerances):
     gradient computed twice need not repeat its bits there.
     """
     if device == "cpu":
-        assert torch.equal(actual, expected), f"{what}: not bitwise equal\n{actual}\n{expected}"
+        check(torch.equal(actual, expected), what, actual, f"bitwise {expected}")
     else:
         assert_close(actual, expected, what=what, **tolerances)
 
@@ -150,7 +151,7 @@ def test_ag2_backward_leaves_parameters_step_moves_them(device, dtype, backward,
     before = [p.detach().clone() for p in params]
     backward(linear_loss(model, problem, device, dtype, F.cross_entropy), params)
     for p, b in zip(params, before, strict=True):
-        assert torch.equal(p.detach(), b), "backward() changed a parameter"
+        check(torch.equal(p.detach(), b), "parameter after backward()", p.detach(), b)
     optimizer.step()
     start = flat_params_of(before)
     expected_step = problem["lr"] * oracle_linear_gradient(problem)
@@ -163,7 +164,7 @@ def test_ag2_backward_leaves_parameters_step_moves_them(device, dtype, backward,
     allowed = comparison.tolerance.atol + comparison.tolerance.rtol * np.abs(start - expected_step)
     must_move = np.abs(expected_step) > allowed + spacing(start, dtype)
     stuck = np.flatnonzero(must_move & (after == start))
-    assert stuck.size == 0, f"step() left weights {stuck} unchanged"
+    check(stuck.size == 0, "weights step() left unchanged", stuck, "none")
 
 
 def flat_params_of(tensors):
@@ -200,10 +201,11 @@ def test_ag3_zero_grad_sets_gradients_to_none(device, dtype, optimizer_cls, data
     optimizer = optimizer_cls(two_groups(model), lr=problem["lr"])
     loss = F.cross_entropy
     linear_loss(model, problem, device, dtype, loss).backward()
-    assert all(p.grad is not None for p in model.parameters())
+    missing = [name for name, p in model.named_parameters() if p.grad is None]
+    check(not missing, "parameters without .grad after backward", missing, "none")
     optimizer.zero_grad()
     left = {name: p.grad for name, p in model.named_parameters() if p.grad is not None}
-    assert not left, f"zero_grad() left gradients: {left}"
+    check(not left, "gradients left by zero_grad()", left, "none")
     linear_loss(model, problem, device, dtype, loss).backward()
     assert_close(
         flat_grad(model),
@@ -231,8 +233,8 @@ def test_ag3_zero_grad_without_set_to_none_fills_zeros(device, dtype, optimizer_
     once = [p.grad.clone() for p in model.parameters()]
     optimizer.zero_grad(set_to_none=False)
     for name, p in model.named_parameters():
-        assert p.grad is not None, f"zero_grad(set_to_none=False) set {name}.grad to None"
-        assert torch.equal(p.grad, torch.zeros_like(p)), f"{name}.grad is not zero: {p.grad}"
+        check(p.grad is not None, f"{name}.grad after zero_grad(set_to_none=False)", None, "zeros")
+        check(torch.equal(p.grad, torch.zeros_like(p)), f"{name}.grad", p.grad, "zeros")
     linear_loss(model, problem, device, dtype, loss).backward()
     tolerances = gradient_tolerances(problem, dtype)
     for p, g in zip(model.parameters(), once, strict=True):
@@ -422,8 +424,9 @@ def test_ag4_unequal_counts_mean_over_k_is_not_full_batch_gradient(
         **gradient_tolerances(tokens(batch), dtype),
     )
     full = oracle_linear_gradient(tokens(batch))
-    mismatch = compare(grad, full, **gradient_tolerances(tokens(batch), dtype))
-    assert not mismatch.passed, f"mean/k reproduces the full batch here: {describe(mismatch)}"
+    check_differs(
+        grad, full, "mean/k against the full batch", **gradient_tolerances(tokens(batch), dtype)
+    )
     relative = np.linalg.norm(grad - full) / np.linalg.norm(full)
     recording.note(
         f"counterexample: micro-batches with 1 and 2 real tokens: mean/k misses the full-batch "

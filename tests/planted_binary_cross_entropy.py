@@ -11,11 +11,30 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from verify.stand_ins import reduce_loss
 
-def _reduce(losses, reduction):
-    if reduction == "none":
-        return losses
-    return losses.sum() if reduction == "sum" else losses.mean()
+
+def logsigmoid_bce_with_logits(*, naive_sigmoid: bool = False):
+    """BCE on logits. Bug ``naive_sigmoid``: log σ(x) and log(1 − σ(x)) taken literally."""
+
+    def bce_with_logits(x, target, reduction="mean"):
+        if naive_sigmoid:
+            p = torch.sigmoid(x)
+            losses = -(target * torch.log(p) + (1 - target) * torch.log(1 - p))
+        else:
+            losses = -(target * F.logsigmoid(x) + (1 - target) * F.logsigmoid(-x))
+        return reduce_loss(losses, reduction)
+
+    return bce_with_logits
+
+
+def clamped_bce(eps: float):
+    """BCE on probabilities clamped to [eps, 1 − eps] first, a common "stability" fix."""
+
+    def bce(p, target, reduction="mean"):
+        return F.binary_cross_entropy(p.clamp(eps, 1 - eps), target, reduction=reduction)
+
+    return bce
 
 
 def manual_bce(
@@ -53,7 +72,7 @@ def manual_bce(
         if reduction == "mean" and row_weighted_mean and losses.dim() > 1:
             rows = losses.flatten(1).sum(1) / w.flatten(1).sum(1)
             return rows.mean()
-        return _reduce(losses, reduction)
+        return reduce_loss(losses, reduction)
 
     return bce
 
@@ -99,7 +118,7 @@ def manual_bce_with_logits(
             losses = -(pw * positive + negative)
         if weight is not None:
             losses = losses * weight
-        return _reduce(losses, reduction)
+        return reduce_loss(losses, reduction)
 
     return bce_with_logits
 
@@ -121,7 +140,7 @@ def tutorial_variant(*, eps: float = 1e-9, eps_in_positive_log_only: bool = Fals
             losses = -(target * torch.log(p + eps) + (1 - target) * torch.log(1 - p))
         else:
             losses = -(target * torch.log(p + eps) + (1 - target) * torch.log(1 - p + eps))
-        return _reduce(losses, reduction)
+        return reduce_loss(losses, reduction)
 
     return bce
 

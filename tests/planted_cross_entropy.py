@@ -13,6 +13,50 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+
+def class_index_cross_entropy(
+    *, naive_logsumexp: bool = False, mean_over_count: bool = False, count_ignored: bool = False
+):
+    """Cross-entropy over class indices with weight, ignore_index, reduction and K-dim inputs.
+
+    Bugs: ``naive_logsumexp`` computes log Σ exp(x) without subtracting the max (overflows);
+    ``mean_over_count`` divides the weighted sum by the number of targets instead of their
+    summed weight; ``count_ignored`` keeps ignored positions in the mean's denominator.
+    """
+
+    def cross_entropy(x, target, weight=None, ignore_index=-100, reduction="mean"):
+        x = x.movedim(1, -1)
+        if naive_logsumexp:
+            lse = torch.log(torch.exp(x).sum(-1))
+        else:
+            top = x.amax(-1, keepdim=True).detach()
+            lse = torch.log(torch.exp(x - top).sum(-1)) + top.squeeze(-1)
+        kept = target != ignore_index
+        safe = torch.where(kept, target, torch.zeros_like(target))
+        picked = x.gather(-1, safe.unsqueeze(-1)).squeeze(-1)
+        w = torch.ones(x.shape[-1], dtype=x.dtype, device=x.device) if weight is None else weight
+        w_target = w[safe] * kept
+        # torch.where, not a multiplication by the mask: an all-ignored 'mean' is 0/0 and its
+        # infinite upstream gradient must not reach the ignored positions as inf·0 = NaN.
+        losses = torch.where(kept, (lse - picked) * w[safe], torch.zeros_like(lse))
+        if reduction == "none":
+            return losses
+        if reduction == "sum":
+            return losses.sum()
+        if mean_over_count:
+            return losses.sum() / kept.sum()
+        if count_ignored:
+            return losses.sum() / w[safe].sum()
+        return losses.sum() / w_target.sum()
+
+    return cross_entropy
+
+
+def naive_log_softmax(x, dim):
+    """log(softmax(x)): underflows to −inf once a logit gap passes ~745 in float64."""
+    return torch.log(torch.softmax(x, dim))
+
+
 BUGS = (
     "naive_logsumexp",  # log Σ exp(x) without subtracting the row max: overflows
     "from_probabilities",  # Keras' from_logits=False: takes the input as probabilities

@@ -14,21 +14,47 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from specs import test_binary_cross_entropy as specs
+from specs import test_binary_cross_entropy as bce_specs
 from tests import planted_binary_cross_entropy as planted
 from tests.planting import CPU32, CPU64, spec_failure
+
+BCE7 = {**CPU64, "targets": "hard", "reduction": "none", "cross_entropy": F.cross_entropy}
+
+
+def test_bce7_accepts_the_manual_bce_with_logits_without_bugs():
+    bce_specs.test_bce7_two_class_cross_entropy_equals_bce_with_logits(
+        **BCE7, binary_cross_entropy_with_logits=planted.logsigmoid_bce_with_logits()
+    )
+
+
+def test_bce7_catches_literal_log_of_sigmoid():
+    failure = spec_failure(
+        bce_specs.test_bce7_two_class_cross_entropy_equals_bce_with_logits,
+        **BCE7,
+        binary_cross_entropy_with_logits=planted.logsigmoid_bce_with_logits(naive_sigmoid=True),
+    )
+    assert "BCEWithLogitsLoss" in failure
+
+
+def test_bce7_catches_probability_clamp():
+    failure = spec_failure(
+        bce_specs.test_bce7_bce_on_probabilities_equals_two_class_nll,
+        **CPU64,
+        reduction="none",
+        binary_cross_entropy=planted.clamped_bce(1e-7),
+        nll_loss=F.nll_loss,
+    )
+    assert "BCELoss" in failure
+
 
 WITH_LOGITS = F.binary_cross_entropy_with_logits
 
 
-# BCE-1 ----------------------------------------------------------------------------------------
-
-
 def test_bce1_accepts_the_manual_bce_without_bugs():
-    specs.test_bce1_bce_matches_its_definition(
+    bce_specs.test_bce1_bce_matches_its_definition(
         **CPU64, reduction="mean", binary_cross_entropy=planted.manual_bce()
     )
-    specs.test_bce1_log_clamp_bounds_each_element_by_100(
+    bce_specs.test_bce1_log_clamp_bounds_each_element_by_100(
         **CPU64, binary_cross_entropy=planted.manual_bce()
     )
 
@@ -47,21 +73,18 @@ def test_bce1_accepts_the_manual_bce_without_bugs():
 def test_bce1_catches_planted_bce_bug(spec, bug, reduction, message):
     if spec == "definition":
         failure = spec_failure(
-            specs.test_bce1_bce_matches_its_definition,
+            bce_specs.test_bce1_bce_matches_its_definition,
             **CPU64,
             reduction=reduction,
             binary_cross_entropy=planted.manual_bce(**bug),
         )
     else:
         failure = spec_failure(
-            specs.test_bce1_log_clamp_bounds_each_element_by_100,
+            bce_specs.test_bce1_log_clamp_bounds_each_element_by_100,
             **CPU64,
             binary_cross_entropy=planted.manual_bce(**bug),
         )
     assert message in failure
-
-
-# BCE-2 ----------------------------------------------------------------------------------------
 
 
 def test_bce2_accepts_manual_implementations_without_bugs():
@@ -69,16 +92,18 @@ def test_bce2_accepts_manual_implementations_without_bugs():
         "binary_cross_entropy": planted.manual_bce(),
         "binary_cross_entropy_with_logits": planted.manual_bce_with_logits(),
     }
-    specs.test_bce2_bce_of_sigmoid_equals_bce_with_logits_for_moderate_logits(
+    bce_specs.test_bce2_bce_of_sigmoid_equals_bce_with_logits_for_moderate_logits(
         **CPU64, reduction="mean", **arguments
     )
-    specs.test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one(**CPU32, **arguments)
-    specs.test_bce2_boundary_where_bce_of_sigmoid_parts_from_bce_with_logits(**CPU32, **arguments)
+    bce_specs.test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one(**CPU32, **arguments)
+    bce_specs.test_bce2_boundary_where_bce_of_sigmoid_parts_from_bce_with_logits(
+        **CPU32, **arguments
+    )
 
 
 def test_bce2_inside_catches_row_weighted_mean():
     failure = spec_failure(
-        specs.test_bce2_bce_of_sigmoid_equals_bce_with_logits_for_moderate_logits,
+        bce_specs.test_bce2_bce_of_sigmoid_equals_bce_with_logits_for_moderate_logits,
         **CPU64,
         reduction="mean",
         binary_cross_entropy=planted.manual_bce(row_weighted_mean=True),
@@ -90,15 +115,18 @@ def test_bce2_inside_catches_row_weighted_mean():
 @pytest.mark.parametrize(
     ("spec", "spec_dtype"),
     [
-        (specs.test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one, torch.float64),
-        (specs.test_bce2_boundary_where_bce_of_sigmoid_parts_from_bce_with_logits, torch.float32),
+        (bce_specs.test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one, torch.float64),
+        (
+            bce_specs.test_bce2_boundary_where_bce_of_sigmoid_parts_from_bce_with_logits,
+            torch.float32,
+        ),
     ],
     ids=["outside", "boundary"],
 )
 def test_bce2_outside_catches_bce_with_logits_through_sigmoid(spec, spec_dtype):
     """Written as BCELoss(sigmoid(x)), "BCEWithLogitsLoss" passes inside but not outside."""
     with_logits = planted.manual_bce_with_logits(through_sigmoid=True)
-    specs.test_bce2_bce_of_sigmoid_equals_bce_with_logits_for_moderate_logits(
+    bce_specs.test_bce2_bce_of_sigmoid_equals_bce_with_logits_for_moderate_logits(
         **CPU64,
         reduction="none",
         binary_cross_entropy=F.binary_cross_entropy,
@@ -116,7 +144,7 @@ def test_bce2_outside_catches_bce_with_logits_through_sigmoid(spec, spec_dtype):
 
 def test_bce2_outside_catches_a_missing_log_clamp():
     failure = spec_failure(
-        specs.test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one,
+        bce_specs.test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one,
         **CPU64,
         binary_cross_entropy=planted.manual_bce(log_clamp=False),
         binary_cross_entropy_with_logits=WITH_LOGITS,
@@ -124,11 +152,8 @@ def test_bce2_outside_catches_a_missing_log_clamp():
     assert "BCELoss(sigmoid(x))" in failure
 
 
-# BCE-3 ----------------------------------------------------------------------------------------
-
-
 def test_bce3_accepts_the_manual_bce_with_logits_without_bugs():
-    specs.test_bce3_pos_weight_scales_only_the_positive_term(
+    bce_specs.test_bce3_pos_weight_scales_only_the_positive_term(
         **CPU64, reduction="sum", binary_cross_entropy_with_logits=planted.manual_bce_with_logits()
     )
 
@@ -140,7 +165,7 @@ def test_bce3_accepts_the_manual_bce_with_logits_without_bugs():
 )
 def test_bce3_catches_misplaced_pos_weight(bug):
     failure = spec_failure(
-        specs.test_bce3_pos_weight_scales_only_the_positive_term,
+        bce_specs.test_bce3_pos_weight_scales_only_the_positive_term,
         **CPU64,
         reduction="sum",
         binary_cross_entropy_with_logits=planted.manual_bce_with_logits(**bug),
@@ -148,21 +173,18 @@ def test_bce3_catches_misplaced_pos_weight(bug):
     assert "BCEWithLogitsLoss(pos_weight)" in failure
 
 
-# BCE-4 ----------------------------------------------------------------------------------------
-
-
 def test_bce4_accepts_the_tutorial_variant_without_bugs():
     handwritten = planted.tutorial_variant()
-    specs.test_bce4_epsilon_bce_approximates_bce_with_logits_for_moderate_logits(
+    bce_specs.test_bce4_epsilon_bce_approximates_bce_with_logits_for_moderate_logits(
         **CPU64,
         reduction="mean",
         handwritten=handwritten,
         binary_cross_entropy_with_logits=WITH_LOGITS,
     )
-    specs.test_bce4_epsilon_bce_is_capped_at_minus_log_eps(
+    bce_specs.test_bce4_epsilon_bce_is_capped_at_minus_log_eps(
         **CPU32, handwritten=handwritten, binary_cross_entropy_with_logits=WITH_LOGITS
     )
-    specs.test_bce4_boundary_where_epsilon_bce_parts_from_bce_with_logits(
+    bce_specs.test_bce4_boundary_where_epsilon_bce_parts_from_bce_with_logits(
         **CPU32, handwritten=handwritten, binary_cross_entropy_with_logits=WITH_LOGITS
     )
 
@@ -174,7 +196,7 @@ def test_bce4_accepts_the_tutorial_variant_without_bugs():
 )
 def test_bce4_outside_catches_tutorial_variants(bug):
     failure = spec_failure(
-        specs.test_bce4_epsilon_bce_is_capped_at_minus_log_eps,
+        bce_specs.test_bce4_epsilon_bce_is_capped_at_minus_log_eps,
         **CPU32,
         handwritten=planted.tutorial_variant(**bug),
         binary_cross_entropy_with_logits=WITH_LOGITS,
@@ -184,7 +206,7 @@ def test_bce4_outside_catches_tutorial_variants(bug):
 
 def test_bce4_inside_catches_a_larger_eps():
     failure = spec_failure(
-        specs.test_bce4_epsilon_bce_approximates_bce_with_logits_for_moderate_logits,
+        bce_specs.test_bce4_epsilon_bce_approximates_bce_with_logits_for_moderate_logits,
         **CPU64,
         reduction="none",
         handwritten=planted.tutorial_variant(eps=1e-7),
@@ -195,19 +217,16 @@ def test_bce4_inside_catches_a_larger_eps():
 
 def test_bce4_catches_bce_with_logits_through_sigmoid():
     failure = spec_failure(
-        specs.test_bce4_epsilon_bce_is_capped_at_minus_log_eps,
+        bce_specs.test_bce4_epsilon_bce_is_capped_at_minus_log_eps,
         **CPU64,
-        handwritten=specs.tutorial_bce_with_logits,
+        handwritten=bce_specs.tutorial_bce_with_logits,
         binary_cross_entropy_with_logits=planted.manual_bce_with_logits(through_sigmoid=True),
     )
     assert "BCEWithLogitsLoss" in failure  # the value or the gradient, whichever is drawn first
 
 
-# BCE-5 ----------------------------------------------------------------------------------------
-
-
 def test_bce5_accepts_the_manual_implementations_without_bugs():
-    specs.test_bce5_published_example(
+    bce_specs.test_bce5_published_example(
         **CPU32,
         binary_cross_entropy=planted.manual_bce(),
         binary_cross_entropy_with_logits=planted.manual_bce_with_logits(),
@@ -216,7 +235,7 @@ def test_bce5_accepts_the_manual_implementations_without_bugs():
 
 def test_bce5_catches_sigmoid_applied_twice():
     failure = spec_failure(
-        specs.test_bce5_published_example,
+        bce_specs.test_bce5_published_example,
         **CPU32,
         binary_cross_entropy=F.binary_cross_entropy,
         binary_cross_entropy_with_logits=planted.manual_bce_with_logits(sigmoid_twice=True),
@@ -224,11 +243,8 @@ def test_bce5_catches_sigmoid_applied_twice():
     assert "published 0.0184" in failure
 
 
-# BCE-6 ----------------------------------------------------------------------------------------
-
-
 def test_bce6_accepts_a_pass_through_module():
-    specs.test_bce6_class_form_equals_functional_form(
+    bce_specs.test_bce6_class_form_equals_functional_form(
         **CPU64,
         loss="BCELoss",
         functional=F.binary_cross_entropy,
@@ -257,7 +273,7 @@ def test_bce6_accepts_a_pass_through_module():
 )
 def test_bce6_catches_a_module_that_differs_from_its_functional(loss, functional, module):
     failure = spec_failure(
-        specs.test_bce6_class_form_equals_functional_form,
+        bce_specs.test_bce6_class_form_equals_functional_form,
         **CPU64,
         loss=loss,
         functional=functional,
@@ -266,11 +282,8 @@ def test_bce6_catches_a_module_that_differs_from_its_functional(loss, functional
     assert f"nn.{loss}" in failure
 
 
-# BCE-8 ----------------------------------------------------------------------------------------
-
-
 def test_bce8_accepts_the_manual_bce_without_bugs():
-    specs.test_bce8_loss_vanishes_only_as_p_approaches_the_target(
+    bce_specs.test_bce8_loss_vanishes_only_as_p_approaches_the_target(
         **CPU32, binary_cross_entropy=planted.manual_bce()
     )
 
@@ -280,27 +293,24 @@ def test_bce8_accepts_the_manual_bce_without_bugs():
 )
 def test_bce8_catches_a_loss_that_does_not_grow(bug):
     failure = spec_failure(
-        specs.test_bce8_loss_vanishes_only_as_p_approaches_the_target,
+        bce_specs.test_bce8_loss_vanishes_only_as_p_approaches_the_target,
         **CPU32,
         binary_cross_entropy=planted.manual_bce(**bug),
     )
     assert "BCELoss" in failure
 
 
-# BCE-9 ----------------------------------------------------------------------------------------
-
-
 def test_bce9_accepts_the_manual_bce_with_logits_without_bugs():
     arguments = {"binary_cross_entropy_with_logits": planted.manual_bce_with_logits()}
-    specs.test_bce9_probabilities_fed_to_bce_with_logits_get_a_second_sigmoid(
+    bce_specs.test_bce9_probabilities_fed_to_bce_with_logits_get_a_second_sigmoid(
         **CPU32, reduction="mean", binary_cross_entropy=planted.manual_bce(), **arguments
     )
-    specs.test_bce9_counterexample(**CPU32, **arguments)
+    bce_specs.test_bce9_counterexample(**CPU32, **arguments)
 
 
 def test_bce9_catches_a_with_logits_loss_that_takes_probabilities():
     failure = spec_failure(
-        specs.test_bce9_probabilities_fed_to_bce_with_logits_get_a_second_sigmoid,
+        bce_specs.test_bce9_probabilities_fed_to_bce_with_logits_get_a_second_sigmoid,
         **CPU32,
         reduction="sum",
         binary_cross_entropy=F.binary_cross_entropy,
@@ -311,7 +321,7 @@ def test_bce9_catches_a_with_logits_loss_that_takes_probabilities():
 
 def test_bce9_counterexample_catches_a_loss_that_detects_probabilities():
     failure = spec_failure(
-        specs.test_bce9_counterexample,
+        bce_specs.test_bce9_counterexample,
         **CPU32,
         binary_cross_entropy_with_logits=planted.manual_bce_with_logits(detects_probabilities=True),
     )

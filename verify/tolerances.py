@@ -108,6 +108,15 @@ def logsumexp_condition(scores: np.ndarray, class_axis: int = 1) -> float:
     return 1.0 + float(np.max(np.abs(scores))) + math.log(scores.shape[class_axis])
 
 
+def softplus_condition(logits: np.ndarray) -> float:
+    """1 + max|x| + log 2: the absolute-error amplification of log(1 + e^±x), BCE with logits
+    (the log-sum-exp of [0, x], ``logsumexp_condition`` with two classes)."""
+    logits = np.asarray(logits)
+    if logits.size == 0:
+        return 1.0
+    return 1.0 + float(np.max(np.abs(logits))) + math.log(2)
+
+
 def loss_scale(reduction: str, positions: int, weight: np.ndarray | None = None) -> float:
     """The magnitude of a reduced loss's absolute error per unit of per-position error.
 
@@ -239,10 +248,22 @@ def assert_close(
             equal_nan=True,
         )
     except AssertionError as error:
-        raise AssertionError(
-            f"{what} ({dtype_name(dtype)}) differs: {describe(comparison)}\n{error}"
-        ) from None
+        raise AssertionError(f"{_mismatch(what, comparison, dtype)}\n{error}") from None
     return comparison
+
+
+def _mismatch(what: str, comparison: Comparison, dtype: torch.dtype) -> str:
+    """The failure message of ``assert_close``, in the one voice of ``verify.checks``."""
+    from verify.checks import failure_message  # verify.checks builds on this module
+
+    tol = comparison.tolerance
+    got = (
+        f"{comparison.actual_at_worst!r} at index {comparison.worst_index} (max abs err "
+        f"{comparison.max_abs:.3g}, max rel err {comparison.max_rel:.3g}, "
+        f"{comparison.ratio:.3g}× the bound)"
+    )
+    expected = f"{comparison.expected_at_worst!r} (rtol={tol.rtol:.3g}, atol={tol.atol:.3g})"
+    return failure_message(what, got, expected, dtype=dtype_name(dtype))
 
 
 def assert_matches_published(actual: torch.Tensor | float, published: str, *, what: str) -> None:
@@ -257,4 +278,8 @@ def assert_matches_published(actual: torch.Tensor | float, published: str, *, wh
         abs(value - float(published)) / half_unit, abs(value - float(published)), 0.0
     )
     if not abs(value - float(published)) <= half_unit * (1 + 1e-9):
-        raise AssertionError(f"{what}: got {value!r}, published {published} (±{half_unit:g})")
+        from verify.checks import failure_message  # verify.checks builds on this module
+
+        raise AssertionError(
+            failure_message(what, repr(value), f"published {published} (±{half_unit:g})")
+        )

@@ -1,4 +1,4 @@
-"""Regularization and optimizers: WD-1 (headline) to WD-5 and OBJ-1.
+"""Weight decay and regularization in optimizers: WD-1 (headline) to WD-5.
 
 WD-1 (headline): SGD weight decay is an L2 penalty.
 
@@ -21,7 +21,8 @@ The other claims use the same problems (WD-5 a separable lasso):
   penalty (α/2)Σw² over the weights is weight_decay=α on the weight group; αΣw² is 2α.
 - WD-5 (refuted): ∇ βΣ|w| = β·sign(w) with sign(0) = 0, but subgradient SGD leaves weights
   jumping across zero; a soft-threshold (proximal) step gives exact zeros.
-- OBJ-1: the gradient of loss + penalty is the sum of the gradients (L2 and L1).
+
+OBJ-1 (the gradient of loss + penalty) is in ``specs/test_objectives.py``, on the same problem.
 """
 
 from __future__ import annotations
@@ -36,16 +37,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from specs.linear_problems import (
+    classifier_problems,
+    gradient_magnitude,
+    linear_gradient,
+    linear_model,
+    linear_problems,
+    oracle_gradient,
+)
 from verify import oracles, recording
 from verify.autodiff import value_and_grad
+from verify.checks import check, check_differs
 from verify.devices import rounded, to_device
 from verify.oracles.optim import adam_trajectory, adamw_trajectory
 from verify.tolerances import (
     assert_close,
-    compare,
-    describe,
-    logsumexp_condition,
-    loss_scale,
     tolerance,
 )
 
@@ -56,29 +62,6 @@ SGD_CONFIGS = {
     "dampening": {"momentum": 0.9, "dampening": 0.5},
     "nesterov": {"momentum": 0.9, "nesterov": True},
 }
-
-
-@st.composite
-def classifier_problems(draw, dtype):
-    """A small linear softmax classification problem and SGD hyperparameters."""
-    n, c, d = draw(st.integers(1, 6)), draw(st.integers(2, 4)), draw(st.integers(1, 4))
-    unit = st.floats(-1.0, 1.0, allow_subnormal=False)
-    return {
-        "X": rounded(draw(hnp.arrays(np.float64, (n, d), elements=unit)) * 3.0, dtype),
-        "y": draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1))),
-        "W0": rounded(draw(hnp.arrays(np.float64, (c, d), elements=unit)), dtype),
-        "lr": draw(st.sampled_from([1e-3, 0.05, 0.3])),
-        "weight_decay": draw(st.sampled_from([1e-4, 0.01, 0.5])),
-    }
-
-
-def oracle_gradient(X, y):
-    """∇_W of mean cross-entropy of X·Wᵀ, from the oracle's gradient with respect to the scores."""
-
-    def gradient(W):
-        return oracles.cross_entropy_vjp(X @ W.T, y).T @ X
-
-    return gradient
 
 
 def torch_trajectory(optimizer_cls, problem, device, dtype, *, penalty, **config):
@@ -158,12 +141,6 @@ def adam_settings(draw):
     beta1 = draw(st.sampled_from([0.0, 0.5, 0.9]))
     beta2 = draw(st.sampled_from([0.9, 0.99, 0.999]))
     return {"betas": (beta1, beta2), "eps": draw(st.sampled_from([1e-8, 1e-6, 1e-3]))}
-
-
-def gradient_magnitude(X, y, W):
-    """Per weight, Σ_i |p_ic − [y_i = c]|·|x_id| / N: the size of the terms ∇_W CE adds up."""
-    residual = np.abs(oracles.softmax(X @ W.T, axis=1) - np.eye(W.shape[0])[y])
-    return residual.T @ np.abs(X) / max(len(y), 1)
 
 
 def gradient_lipschitz(X, decay):
@@ -335,11 +312,13 @@ def test_wd3_adamw_differs_from_adam_with_l2_penalty(device, dtype, adamw):
         )
         final_condition = max(final_condition, conditions[-1])
     terms = STEPS * problem["X"].size * problem["W0"].shape[0]
-    final = compare(
-        adamw_run[-1], adam_l2[-1], dtype=dtype, terms=terms, condition=2 * final_condition
-    )
-    assert final.ratio > 1.0, (
-        f"AdamW(weight_decay=λ) equals Adam + (λ/2)‖w‖² on the counterexample: {describe(final)}"
+    final = check_differs(
+        adamw_run[-1],
+        adam_l2[-1],
+        "AdamW(weight_decay=λ) against Adam + (λ/2)‖w‖² on the counterexample",
+        dtype=dtype,
+        terms=terms,
+        condition=2 * final_condition,
     )
     recording.note(
         f"counterexample: after {STEPS} steps (lr 0.05, λ 0.5) max |AdamW − Adam+L2| = "
@@ -348,38 +327,6 @@ def test_wd3_adamw_differs_from_adam_with_l2_penalty(device, dtype, adamw):
 
 
 # WD-4: parameter groups and the factor convention of a hand-written penalty.
-
-
-@st.composite
-def linear_problems(draw, dtype):
-    """A ``classifier_problems`` problem with a bias b0, for an ``nn.Linear`` layer."""
-    problem = draw(classifier_problems(dtype))
-    unit = st.floats(-1.0, 1.0, allow_subnormal=False)
-    c = problem["W0"].shape[0]
-    problem["b0"] = rounded(draw(hnp.arrays(np.float64, (c,), elements=unit)), dtype)
-    return problem
-
-
-def linear_gradient(X, y, shape):
-    """∇ of mean cross-entropy of X·Wᵀ + b with respect to θ = (W flattened, b)."""
-    c, d = shape
-
-    def gradient(theta):
-        W, b = theta[: c * d].reshape(c, d), theta[c * d :]
-        g = oracles.cross_entropy_vjp(X @ W.T + b, y)
-        return np.concatenate([(g.T @ X).ravel(), g.sum(axis=0)])
-
-    return gradient
-
-
-def linear_model(problem, device, dtype):
-    """``nn.Linear(D, C)`` holding W0 and b0."""
-    c, d = problem["W0"].shape
-    model = torch.nn.Linear(d, c, device=device, dtype=dtype)
-    with torch.no_grad():
-        model.weight.copy_(to_device(problem["W0"], device, dtype))
-        model.bias.copy_(to_device(problem["b0"], device, dtype))
-    return model
 
 
 def no_decay_for_biases(model):
@@ -560,9 +507,13 @@ def test_wd4_full_penalty_does_not_match_the_same_decay(device, dtype, sgd):
         decayed, linear_oracle(problem, alpha), dtype=dtype, problem=problem, form="weight_decay=α"
     )
     terms = STEPS * (problem["X"].size + problem["y"].size) * problem["W0"].shape[0]
-    final = compare(penalized[-1], decayed[-1], dtype=dtype, terms=terms, condition=STEPS)
-    assert final.ratio > 1.0, (
-        f"αΣw² matches weight_decay=α on the counterexample: {describe(final)}"
+    final = check_differs(
+        penalized[-1],
+        decayed[-1],
+        "αΣw² against weight_decay=α on the counterexample",
+        dtype=dtype,
+        terms=terms,
+        condition=STEPS,
     )
     recording.note(
         f"counterexample: αΣw² vs weight_decay=α (α 0.5, lr 0.3, {STEPS} steps): "
@@ -594,7 +545,7 @@ def test_wd5_l1_penalty_gradient_is_beta_sign(device, dtype, l1_penalty, data):
     )
     assert_close(value, beta * np.abs(w).sum(), dtype=dtype, terms=n, what="βΣ|w|")
     assert_close(grad, beta * np.sign(w), dtype=dtype, what="∇ βΣ|w|")
-    assert np.all(grad[w == 0] == 0), f"nonzero subgradient at w = 0: {grad[w == 0]}"
+    check(np.all(grad[w == 0] == 0), "subgradient at w = 0", grad[w == 0], 0.0)
 
 
 L1_STEPS, L1_WINDOW = 48, 16
@@ -667,11 +618,10 @@ def test_wd5_subgradient_sgd_oscillates_instead_of_reaching_zero(device, dtype, 
     for j in np.flatnonzero(problem["zero"]):
         w_j, step = trajectory[:, j], lr * (beta + abs(problem["a"][j]))
         tol = tolerance(dtype, scale=step)
-        assert np.all(np.abs(w_j) <= step + tol.atol + tol.rtol * step), (
-            f"w[{j}] leaves the band ±{step:.3g} around 0: {w_j}"
-        )
-        assert np.count_nonzero(w_j) >= L1_WINDOW // 2, f"w[{j}] settles at 0: {w_j}"
-        assert np.ptp(w_j) > 0, f"w[{j}] settles at {w_j[-1]!r}: {w_j}"
+        band = step + tol.atol + tol.rtol * step
+        check(np.all(np.abs(w_j) <= band), f"w[{j}]", w_j, f"within ±{band:.3g} of 0")
+        check(np.count_nonzero(w_j) >= L1_WINDOW // 2, f"w[{j}]", w_j, "not settled at 0")
+        check(np.ptp(w_j) > 0, f"w[{j}]", w_j, "still moving")
 
 
 @pytest.mark.claim("WD-5")
@@ -688,7 +638,8 @@ def test_wd5_one_sided_cycle_regression_case(device, dtype, sgd):
     }
     penalty = lambda w: problem["beta"] * w.abs().sum()  # noqa: E731
     w = lasso_run(problem, device, dtype, sgd, penalty=penalty)[-L1_WINDOW:, 0]
-    assert np.count_nonzero(w) == L1_WINDOW // 2 and (w <= 0).all() and np.ptp(w) > 0, w
+    cycle = np.count_nonzero(w) == L1_WINDOW // 2 and (w <= 0).all() and np.ptp(w) > 0
+    check(cycle, "last weights", w, f"a cycle of {L1_WINDOW // 2} nonzero values ≤ 0")
     recording.note("L1 by subgradient SGD, a = −0.04, β = 0.05, lr = 0.75 (f32): w cycles 0, −0.03")
 
 
@@ -716,7 +667,7 @@ def test_wd5_proximal_step_gives_exact_zeros(device, dtype, soft_threshold, sgd,
     beta, lr, a = problem["beta"], problem["lr"], problem["a"]
     final = lasso_run(problem, device, dtype, sgd, prox=lambda w: soft_threshold(w, lr * beta))[-1]
     zero = problem["zero"]
-    assert np.all(final[zero] == 0.0), f"not exactly zero where |a| < β: {final[zero]}"
+    check(np.all(final[zero] == 0.0), "weights where |a| < β", final[zero], "exactly 0.0")
     expected = np.where(zero, 0.0, a - beta * np.sign(a))
     assert_close(final, expected, dtype=dtype, condition=1 / lr, what="proximal SGD limit")
 
@@ -731,73 +682,27 @@ def test_wd5_counterexample(device, dtype, sgd):
     prox = lasso_run(problem, device, dtype, sgd, prox=lambda w: F.softshrink(w, 0.05))[:, 0]
     window, step = sub[-L1_WINDOW:], 0.5 * (0.1 + 0.05)
     tol = tolerance(dtype, scale=step)
-    assert np.all(window != 0.0), f"subgradient SGD reached 0: {window}"
-    assert np.all(np.abs(window) <= step + tol.atol + tol.rtol * step), window
-    assert prox[-1] == 0.0, prox[-L1_WINDOW:]
+    check(
+        np.all(window != 0.0),
+        "subgradient SGD's last weights",
+        window,
+        "nonzero throughout",
+    )
+    band = step + tol.atol + tol.rtol * step
+    check(
+        np.all(np.abs(window) <= band),
+        "subgradient SGD's last weights",
+        window,
+        f"within ±{band:.3g}",
+    )
+    check(
+        prox[-1] == 0.0,
+        "soft-threshold SGD's last weights",
+        prox[-L1_WINDOW:],
+        "exactly 0.0 at the end",
+    )
     recording.note(
         f"counterexample: SGD on ½(w − 0.05)² + 0.1|w| (lr 0.5, w0 0.7) keeps jumping across 0 "
         f"between {window.min():.3g} and {window.max():.3g} (last: {sub[-1]:.3g} after "
         f"{L1_STEPS} steps); the soft-threshold step gives exactly 0.0"
     )
-
-
-# OBJ-1: the gradient of loss + regularization is the sum of the gradients.
-
-PENALTIES = {  # R(w, λ) as users write it in torch
-    "L2": lambda w, lam: lam / 2 * (w * w).sum(),
-    "L1": lambda w, lam: lam * w.abs().sum(),
-}
-PENALTY_ORACLES = {  # (R(w, λ), ∇R(w, λ)) in NumPy
-    "L2": (lambda w, lam: lam / 2 * np.sum(w * w), lambda w, lam: lam * w),
-    "L1": (lambda w, lam: lam * np.sum(np.abs(w)), lambda w, lam: lam * np.sign(w)),
-}
-
-
-@pytest.mark.claim("OBJ-1")
-@pytest.mark.dtypes(torch.float64, torch.float32, torch.bfloat16)
-@pytest.mark.parametrize(("regularizer", "penalty"), list(PENALTIES.items()), ids=list(PENALTIES))
-@pytest.mark.implementations("cross_entropy", {"functional": F.cross_entropy})
-@given(data=st.data())
-def test_obj1_gradient_of_sum_is_sum_of_gradients(
-    device, dtype, regularizer, penalty, cross_entropy, data
-):
-    """∇(CE(X·Wᵀ, y) + R(W)) = ∇CE + ∇R, for R = (λ/2)‖W‖² and R = λ‖W‖₁ (sign(0) = 0).
-
-    Three ways: autograd of the sum, the sum of two separate autograd gradients, and the
-    float64 oracle (cross-entropy VJP times X, plus λ·W or λ·sign(W)).
-    """
-    problem = data.draw(classifier_problems(dtype), label="problem")
-    X, y, W0, lam = problem["X"], problem["y"], problem["W0"], problem["weight_decay"]
-    x, target = to_device(X, device, dtype), to_device(y, device)
-    W = to_device(W0, device, dtype)
-
-    def loss(w):
-        return cross_entropy(x @ w.T, target)
-
-    def objective(w):
-        return loss(w) + penalty(w, lam)
-
-    value, grad_sum = value_and_grad(objective, [W], cotangent=1.0)
-    _, grad_loss = value_and_grad(loss, [W], cotangent=1.0)
-    _, grad_penalty = value_and_grad(lambda w: penalty(w, lam), [W], cotangent=1.0)
-
-    scores = X @ W0.T
-    penalty_value, penalty_gradient = PENALTY_ORACLES[regularizer]
-    expected_grad = oracle_gradient(X, y)(W0) + penalty_gradient(W0, lam)
-    expected = oracles.cross_entropy(scores, y) + penalty_value(W0, lam)
-    condition, terms = logsumexp_condition(scores), X.size * W0.shape[0]
-    # The logits X·Wᵀ are a matmul's output, rounded to the dtype before the loss sees them:
-    # intermediates in the dtype itself (pointwise=True), with the mean's scale 1 plus R's.
-    tolerances = {"dtype": dtype, "terms": terms, "condition": condition, "pointwise": True}
-    value_scale = loss_scale("mean", y.size) + penalty_value(np.abs(W0), lam)
-    assert_close(value, expected, scale=value_scale, what="loss + R", **tolerances)
-    # The size of the terms the gradient adds up; at least the smallest normal, below which
-    # (λ·w of a small w in a 16-bit dtype) gradual underflow rounds in steps of tiny·eps.
-    grad_scale = float(np.max(gradient_magnitude(X, y, W0) + lam * np.abs(W0)))
-    grad_scale = max(grad_scale, torch.finfo(dtype).tiny)
-    for actual, reference, what in (
-        (grad_sum, expected_grad, "∇(loss + R)"),
-        (grad_loss + grad_penalty, expected_grad, "∇loss + ∇R"),
-        (grad_sum, grad_loss + grad_penalty, "∇(loss + R) against ∇loss + ∇R"),
-    ):
-        assert_close(actual, reference, scale=grad_scale, what=what, **tolerances)

@@ -1,0 +1,275 @@
+"""The focal loss specs (FL-1 … FL-7, ``specs/test_focal_loss.py``) fail on the planted bugs of
+``tests/planted_focal_loss.py`` and pass the same code with the bug off (``tests.planting``).
+"""
+
+from __future__ import annotations
+
+import mpmath as mp
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from specs import test_focal_loss as fl_specs
+from tests import planted_focal_loss as planted
+from tests.planting import CPU64, spec_failure
+from tests.test_oracles import numeric_vjp
+from verify import stand_ins
+from verify.oracles import cross_entropy, focal
+
+FL1 = {**CPU64, "reduction": "none"}
+
+
+def test_fl1_accepts_the_planted_sigmoid_focal_without_bugs():
+    fl_specs.test_fl1_sigmoid_focal_loss_matches_definition(
+        **FL1, sigmoid_focal_loss=planted.planted_sigmoid_focal()
+    )
+    fl_specs.test_fl1_gamma_zero_is_alpha_weighted_bce(
+        **FL1,
+        sigmoid_focal_loss=planted.planted_sigmoid_focal(),
+        binary_cross_entropy_with_logits=F.binary_cross_entropy_with_logits,
+    )
+
+
+@pytest.mark.parametrize(
+    "bug", [{"swap_alpha": True}, {"gamma_on_pt": True}], ids=["alpha-on-negatives", "gamma-on-pt"]
+)
+def test_fl1_catches_planted_focal_bug(bug):
+    failure = spec_failure(
+        fl_specs.test_fl1_sigmoid_focal_loss_matches_definition,
+        **FL1,
+        sigmoid_focal_loss=planted.planted_sigmoid_focal(**bug),
+    )
+    assert "sigmoid_focal_loss" in failure
+
+
+def test_fl1_gamma_zero_catches_alpha_on_negatives():
+    failure = spec_failure(
+        fl_specs.test_fl1_gamma_zero_is_alpha_weighted_bce,
+        **FL1,
+        sigmoid_focal_loss=planted.planted_sigmoid_focal(swap_alpha=True),
+        binary_cross_entropy_with_logits=F.binary_cross_entropy_with_logits,
+    )
+    assert "sigmoid_focal_loss(γ = 0)" in failure
+
+
+FL2 = {**CPU64, "binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits}
+
+
+def test_fl2_accepts_the_planted_sigmoid_focal_without_bugs():
+    fl_specs.test_fl2_focal_never_exceeds_alpha_weighted_bce(
+        **FL2, reduction="none", sigmoid_focal_loss=planted.planted_sigmoid_focal()
+    )
+    fl_specs.test_fl2_ratio_to_bce_is_the_modulating_factor(
+        **FL2, sigmoid_focal_loss=planted.planted_sigmoid_focal()
+    )
+
+
+def test_fl2_catches_shifted_modulating_factor():
+    failure = spec_failure(
+        fl_specs.test_fl2_focal_never_exceeds_alpha_weighted_bce,
+        **FL2,
+        reduction="none",
+        sigmoid_focal_loss=planted.planted_sigmoid_focal(shift=1e-6),
+    )
+    assert "focal loss exceeds α_t·BCE" in failure
+
+
+def test_fl2_ratio_catches_gamma_on_pt():
+    failure = spec_failure(
+        fl_specs.test_fl2_ratio_to_bce_is_the_modulating_factor,
+        **FL2,
+        sigmoid_focal_loss=planted.planted_sigmoid_focal(gamma_on_pt=True),
+    )
+    assert "FL/BCE" in failure
+
+
+def test_fl3_accepts_the_planted_probability_focal_without_bugs():
+    for example in fl_specs.EXAMPLE_FL3:
+        fl_specs.test_fl3_published_example(
+            **CPU64,
+            example=example,
+            probability_focal_loss=planted.planted_probability_focal(),
+            binary_cross_entropy=F.binary_cross_entropy,
+        )
+    fl_specs.test_fl3_probability_focal_loss_matches_definition(
+        **CPU64, reduction="none", probability_focal_loss=planted.planted_probability_focal()
+    )
+
+
+def test_fl3_catches_gamma_on_pt():
+    failure = spec_failure(
+        fl_specs.test_fl3_published_example,
+        **CPU64,
+        example="easy",
+        probability_focal_loss=planted.planted_probability_focal(gamma_on_pt=True),
+        binary_cross_entropy=F.binary_cross_entropy,
+    )
+    assert "published 0.0005" in failure
+
+
+FL4 = {**CPU64, "sigmoid_focal_loss": stand_ins.torchvision_sigmoid_focal_loss}
+
+
+def test_fl4_accepts_the_planted_wrapper_without_bugs():
+    fl_specs.test_fl4_published_example(**FL4, wrapped_focal_loss=planted.planted_wrapped_focal())
+    fl_specs.test_fl4_wrapped_bce_focal_equals_sigmoid_focal_loss(
+        **FL4, reduction="mean", wrapped_focal_loss=planted.planted_wrapped_focal()
+    )
+
+
+def test_fl4_catches_reduction_not_forced_to_none():
+    failure = spec_failure(
+        fl_specs.test_fl4_wrapped_bce_focal_equals_sigmoid_focal_loss,
+        **FL4,
+        reduction="mean",
+        wrapped_focal_loss=planted.planted_wrapped_focal(force_none=False),
+    )
+    assert "FocalLoss(BCEWithLogitsLoss) value" in failure
+
+
+def test_fl4_published_example_catches_alpha_on_negatives():
+    failure = spec_failure(
+        fl_specs.test_fl4_published_example,
+        **FL4,
+        wrapped_focal_loss=planted.planted_wrapped_focal(swap_alpha=True),
+    )
+    assert "published 0.0890" in failure
+
+
+FL5 = {**CPU64, "reduction": "none", "sigmoid_focal_loss": stand_ins.torchvision_sigmoid_focal_loss}
+
+
+def test_fl5_accepts_the_planted_logsigmoid_focal_without_bugs():
+    fl_specs.test_fl5_logsigmoid_form_equals_sigmoid_form_without_alpha(
+        **FL5, logsigmoid_focal_loss=planted.planted_logsigmoid_focal()
+    )
+    fl_specs.test_fl5_logsigmoid_form_is_finite_and_accurate_for_large_logits(
+        device="cpu", dtype=torch.float32, logsigmoid_focal_loss=planted.planted_logsigmoid_focal()
+    )
+
+
+def test_fl5_catches_sign_error_in_log_sigmoid_identity():
+    failure = spec_failure(
+        fl_specs.test_fl5_logsigmoid_form_equals_sigmoid_form_without_alpha,
+        **FL5,
+        logsigmoid_focal_loss=planted.planted_logsigmoid_focal(sign_slip=True),
+    )
+    assert "logsigmoid focal loss" in failure
+
+
+def test_fl5_catches_literal_log_of_sigmoid():
+    failure = spec_failure(
+        fl_specs.test_fl5_logsigmoid_form_is_finite_and_accurate_for_large_logits,
+        device="cpu",
+        dtype=torch.float32,
+        logsigmoid_focal_loss=planted.planted_logsigmoid_focal(literal_log=True),
+    )
+    assert "logsigmoid focal loss at large |x|" in failure
+
+
+def test_fl6_accepts_the_planted_softmax_focal_without_bugs():
+    for reduction in ("none", "mean"):
+        fl_specs.test_fl6_softmax_focal_loss_matches_definition(
+            **CPU64, reduction=reduction, softmax_focal_loss=planted.planted_softmax_focal()
+        )
+    fl_specs.test_fl6_ignored_positions_contribute_nothing(
+        **CPU64, softmax_focal_loss=planted.planted_softmax_focal()
+    )
+
+
+def test_fl6_catches_mean_over_ignored_positions():
+    failure = spec_failure(
+        fl_specs.test_fl6_ignored_positions_contribute_nothing,
+        **CPU64,
+        softmax_focal_loss=planted.planted_softmax_focal(mean_over_all=True),
+    )
+    assert "value" in failure
+
+
+def test_fl6_catches_gamma_on_pt():
+    failure = spec_failure(
+        fl_specs.test_fl6_softmax_focal_loss_matches_definition,
+        **CPU64,
+        reduction="none",
+        softmax_focal_loss=planted.planted_softmax_focal(gamma_on_pt=True),
+    )
+    assert "softmax focal loss" in failure
+
+
+def test_fl7_accepts_the_planted_shortcut_without_bugs():
+    fl_specs.test_fl7_shortcut_equals_explicit_pt_for_hard_labels(
+        **CPU64, pt_shortcut=planted.planted_pt_shortcut(1.0)
+    )
+
+
+def test_fl7_catches_criterion_pos_weight():
+    failure = spec_failure(
+        fl_specs.test_fl7_shortcut_equals_explicit_pt_for_hard_labels,
+        **CPU64,
+        pt_shortcut=planted.planted_pt_shortcut(2.0),
+    )
+    assert "exp(−BCEWithLogits) value" in failure
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0, 3.3])
+@pytest.mark.parametrize("alpha", [-1.0, 0.25, 0.9])
+def test_sigmoid_focal_oracle_vjp_matches_finite_differences(alpha, gamma):
+    rng = np.random.default_rng(0)
+    x = rng.normal(scale=3.0, size=(4, 3))
+    for y in (rng.integers(0, 2, size=(4, 3)).astype(float), rng.uniform(size=(4, 3))):
+        for reduction in ("none", "mean", "sum"):
+            g = rng.normal(size=(4, 3)) if reduction == "none" else 1.7
+            analytic = focal.sigmoid_focal_loss_vjp(x, y, g, alpha, gamma, reduction)
+            numeric = numeric_vjp(
+                lambda z, y=y, r=reduction: focal.sigmoid_focal_loss(z, y, alpha, gamma, r), x, g
+            )
+            np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0, 4.0])
+def test_softmax_and_probability_focal_oracle_vjps_match_finite_differences(gamma):
+    rng = np.random.default_rng(1)
+    scores = rng.normal(scale=3.0, size=(4, 5, 2))
+    target = rng.integers(0, 5, size=(4, 2))
+    target[0, 0] = -100
+    p = rng.uniform(0.01, 0.99, size=6)
+    y = rng.integers(0, 2, size=6).astype(float)
+    for weight in (None, rng.uniform(0.1, 3.0, size=5)):
+        for reduction in ("none", "mean", "sum"):
+            g = rng.normal(size=(4, 2)) if reduction == "none" else 0.8
+            analytic = focal.softmax_focal_loss_vjp(
+                scores, target, g, gamma, weight, -100, reduction
+            )
+            numeric = numeric_vjp(
+                lambda s, w=weight, r=reduction: focal.softmax_focal_loss(
+                    s, target, gamma, w, -100, r
+                ),
+                scores,
+                g,
+            )
+            np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
+    g = rng.normal(size=6)
+    np.testing.assert_allclose(
+        focal.probability_focal_loss_vjp(p, y, g, 0.7, gamma, "none"),
+        numeric_vjp(lambda q: focal.probability_focal_loss(q, y, 0.7, gamma, "none"), p, g),
+        rtol=1e-5,
+        atol=1e-7,
+    )
+    weight = rng.uniform(0.1, 3.0, size=5)
+    np.testing.assert_allclose(
+        focal.softmax_focal_loss(scores, target, 0.0, weight, -100, "mean"),
+        cross_entropy(scores, target, weight, -100, "mean"),
+        rtol=1e-14,
+    )
+
+
+@pytest.mark.parametrize("gamma", [0.5, 2.0])
+@pytest.mark.parametrize(("x", "y"), [(40.0, 1.0), (-40.0, 0.0), (30.0, 0.0), (-1e4, 1.0)])
+def test_sigmoid_focal_oracle_matches_mpmath_at_extreme_logits(x, y, gamma):
+    with mp.workdps(50):
+        z = mp.mpf(x) if y == 1 else -mp.mpf(x)  # p_t = σ(z), 1 − p_t = σ(−z)
+        expected = 0.25 if y == 1 else 0.75
+        expected *= (1 / (1 + mp.exp(z))) ** gamma * mp.log1p(mp.exp(-z))
+    value = focal.sigmoid_focal_loss(np.array([x]), np.array([y]), 0.25, gamma)[0]
+    assert value == pytest.approx(float(expected), rel=1e-14)

@@ -1,0 +1,200 @@
+"""The weight decay specs (WD-1 … WD-5, ``specs/test_weight_decay.py``) fail on the planted bugs of
+``tests/planted_weight_decay.py`` and pass the same code with the bug off (``tests.planting``).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from specs import test_weight_decay as wd_specs
+from tests import planted_weight_decay as planted
+from tests.planting import CPU32, CPU64, accepted, spec_failure
+
+
+@pytest.mark.parametrize("config", list(wd_specs.SGD_CONFIGS))
+def test_wd1_accepts_the_planted_sgd_without_bugs(config):
+    wd_specs.test_wd1_sgd_weight_decay_equals_l2_penalty(
+        **CPU64, config=config, sgd=planted.planted_sgd()
+    )
+
+
+@pytest.mark.parametrize(
+    ("bug", "config"),
+    [
+        ({"decay_factor": 2.0}, "plain"),
+        ({"decoupled": True}, "momentum"),
+        ({"decoupled": True}, "nesterov"),
+    ],
+    ids=["no-half-convention", "decoupled-momentum", "decoupled-nesterov"],
+)
+def test_wd1_catches_planted_sgd_bug(bug, config):
+    failure = spec_failure(
+        wd_specs.test_wd1_sgd_weight_decay_equals_l2_penalty,
+        **CPU64,
+        config=config,
+        sgd=planted.planted_sgd(**bug),
+    )
+    assert "iterate" in failure
+
+
+def test_wd1_per_step_form_catches_missing_half():
+    failure = spec_failure(
+        wd_specs.test_wd1_plain_sgd_step_shrinks_then_descends,
+        **CPU64,
+        sgd=planted.planted_sgd(decay_factor=2.0),
+    )
+    assert "(1 − lr·λ)·w − lr·∇loss" in failure
+
+
+def test_wd2_accepts_the_planted_adam_without_bugs():
+    accepted(
+        wd_specs.test_wd2_adam_weight_decay_equals_l2_penalty, **CPU64, adam=planted.planted_adam()
+    )
+
+
+def test_wd2_catches_decoupled_decay_in_adam():
+    failure = spec_failure(
+        wd_specs.test_wd2_adam_weight_decay_equals_l2_penalty,
+        **CPU64,
+        adam=planted.planted_adam(decay="decoupled"),
+    )
+    assert "Adam(weight_decay=λ), iterate" in failure
+
+
+def test_wd3_accepts_the_planted_adamw_without_bugs():
+    adamw = planted.planted_adam(decay="decoupled")
+    accepted(wd_specs.test_wd3_adamw_is_decoupled_decay_then_adam_step, **CPU64, adamw=adamw)
+    wd_specs.test_wd3_adamw_differs_from_adam_with_l2_penalty(**CPU64, adamw=adamw)
+
+
+@pytest.mark.parametrize(
+    "bug",
+    [{"decay": "coupled"}, {"decay": "decoupled", "decay_times_lr": False}],
+    ids=["adamw-is-adam-plus-l2", "decay-without-lr"],
+)
+def test_wd3_catches_planted_adamw_bug(bug):
+    failure = spec_failure(
+        wd_specs.test_wd3_adamw_is_decoupled_decay_then_adam_step,
+        **CPU64,
+        adamw=planted.planted_adam(**bug),
+    )
+    assert "AdamW(weight_decay=λ), iterate" in failure
+
+
+def test_wd3_counterexample_fails_on_adamw_that_is_adam_plus_l2():
+    failure = spec_failure(
+        wd_specs.test_wd3_adamw_differs_from_adam_with_l2_penalty,
+        **CPU64,
+        adamw=planted.planted_adam(decay="coupled"),
+    )
+    assert "AdamW(weight_decay=λ)" in failure
+
+
+def test_wd4_accepts_the_planted_group_sgd_without_bugs():
+    sgd = planted.planted_group_sgd()
+    accepted(wd_specs.test_wd4_zero_decay_group_is_not_decayed, **CPU64, config="momentum", sgd=sgd)
+    accepted(
+        wd_specs.test_wd4_half_penalty_on_weights_equals_decay_on_weight_group, **CPU64, sgd=sgd
+    )
+    accepted(wd_specs.test_wd4_full_penalty_equals_twice_the_decay, **CPU64, sgd=sgd)
+    wd_specs.test_wd4_full_penalty_does_not_match_the_same_decay(**CPU64, sgd=sgd)
+
+
+@pytest.mark.parametrize(
+    ("spec", "extra"),
+    [
+        (wd_specs.test_wd4_zero_decay_group_is_not_decayed, {"config": "plain"}),
+        (wd_specs.test_wd4_half_penalty_on_weights_equals_decay_on_weight_group, {}),
+    ],
+    ids=["zero-decay-group", "half-penalty"],
+)
+def test_wd4_catches_decay_applied_to_every_group(spec, extra):
+    failure = spec_failure(spec, **CPU64, **extra, sgd=planted.planted_group_sgd(group_blind=True))
+    assert "iterate" in failure
+
+
+def test_wd4_catches_decay_without_the_half_convention():
+    """An SGD adding 2λ·w (``planted.planted_sgd(decay_factor=2)``): weight_decay=2α is 4α."""
+    failure = spec_failure(
+        wd_specs.test_wd4_full_penalty_equals_twice_the_decay,
+        **CPU64,
+        sgd=planted.planted_sgd(decay_factor=2.0),
+    )
+    assert "weight_decay=2α on weights" in failure
+
+
+def test_wd4_mismatch_fails_when_decay_is_doubled():
+    """With 2λ·w in the optimizer, weight_decay=α leaves its oracle (and matches αΣw²)."""
+    failure = spec_failure(
+        wd_specs.test_wd4_full_penalty_does_not_match_the_same_decay,
+        **CPU64,
+        sgd=planted.planted_sgd(decay_factor=2.0),
+    )
+    assert "weight_decay=α" in failure
+
+
+def test_wd5_accepts_the_hand_written_l1_without_bugs():
+    accepted(
+        wd_specs.test_wd5_l1_penalty_gradient_is_beta_sign,
+        **CPU64,
+        l1_penalty=planted.hand_written_l1(),
+    )
+
+
+def test_wd5_catches_sign_of_zero_is_one():
+    failure = spec_failure(
+        wd_specs.test_wd5_l1_penalty_gradient_is_beta_sign,
+        **CPU64,
+        l1_penalty=planted.hand_written_l1(sign_at_zero=1.0),
+    )
+    assert "∇ βΣ|w|" in failure or "subgradient at w = 0" in failure
+
+
+def test_wd5_accepts_the_planted_sgd_without_snapping():
+    sgd = planted.planted_group_sgd()
+    accepted(
+        wd_specs.test_wd5_subgradient_sgd_oscillates_instead_of_reaching_zero, **CPU64, sgd=sgd
+    )
+    wd_specs.test_wd5_counterexample(**CPU32, sgd=sgd)
+
+
+def test_wd5_refutation_fails_on_sgd_that_snaps_weights_to_zero():
+    """An SGD that truncates weights crossing zero to 0 (Langford et al.'s truncated gradient
+    without its threshold) lands on exact zeros: the fixed counterexample reports it. (Its
+    iterates still jump off 0 every other step, as plain SGD's can: the property spec, which
+    only asserts that they never settle, rightly accepts both.)"""
+    sgd = planted.planted_group_sgd(snap_to_zero=True)
+    failure = spec_failure(wd_specs.test_wd5_counterexample, **CPU32, sgd=sgd)
+    assert "subgradient SGD's last weights" in failure
+
+
+def test_wd5_one_sided_cycle_case_accepts_the_planted_sgd_and_catches_rebinding():
+    """The fixed WD-5 case (w cycles 0, −0.03): an SGD whose step rebinds the loop variable
+    never moves w off 0, which the case reports as settling."""
+    wd_specs.test_wd5_one_sided_cycle_regression_case(**CPU32, sgd=planted.planted_group_sgd())
+    failure = spec_failure(
+        wd_specs.test_wd5_one_sided_cycle_regression_case,
+        **CPU32,
+        sgd=planted.planted_group_sgd(rebind=True),
+    )
+    assert "[0." in failure
+
+
+def test_wd5_accepts_the_hand_written_soft_threshold():
+    accepted(
+        wd_specs.test_wd5_proximal_step_gives_exact_zeros,
+        **CPU64,
+        soft_threshold=planted.soft_threshold(),
+        sgd=torch.optim.SGD,
+    )
+
+
+def test_wd5_catches_soft_threshold_without_clamp():
+    failure = spec_failure(
+        wd_specs.test_wd5_proximal_step_gives_exact_zeros,
+        **CPU64,
+        soft_threshold=planted.soft_threshold(clamp=False),
+        sgd=torch.optim.SGD,
+    )
+    assert "weights where |a| < β" in failure
