@@ -1,11 +1,14 @@
 """Seeds: ``--hypothesis-seed`` is honoured under every profile (``ci`` is derandomized and
-would ignore it), and a run of a random profile shows its seed and prints it on failure."""
+would ignore it), a run of a random profile shows its seed and prints it on failure, and
+derandomized draws do not depend on which modules happen to be imported."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 DRAWING = """
 import os
@@ -47,3 +50,25 @@ def test_random_profile_shows_its_seed_and_prints_it_on_failure(pytester, monkey
     output = result.stdout.str()
     seed = re.search(r"hypothesis profile 'random', seed (\d+)", output).group(1)
     assert f"rerun with --hypothesis-seed={seed} --hypothesis-profile=random" in output
+
+
+def _derandomized_draws() -> list[float]:
+    drawn: list[float] = []
+
+    @settings(derandomize=True, database=None, max_examples=200)
+    @given(st.floats(allow_nan=False))
+    def collect(x):
+        drawn.append(x)
+
+    collect()
+    return drawn
+
+
+def test_derandomized_draws_do_not_depend_on_the_modules_imported(tmp_path, monkeypatch):
+    """A local module imported between two runs (as an implementation under test is) leaves
+    the examples as they were: Hypothesis' pool of local constants is kept empty."""
+    before = _derandomized_draws()
+    (tmp_path / "probe_constants.py").write_text("ODD = 7654.0321\nODDER = -1.25e-33\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    __import__("probe_constants")
+    assert _derandomized_draws() == before

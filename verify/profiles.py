@@ -13,6 +13,12 @@ Select one with pytest's ``--hypothesis-profile NAME`` or the environment variab
   and, when a test failed, prints ``--hypothesis-seed=N`` to rerun it; ``--hypothesis-seed N``
   pins it, under any profile (a derandomized one is then run from that seed instead).
 
+Derandomized examples depend only on the test and the Hypothesis version: Hypothesis also
+draws, now and then, constants written in the source of "local" modules (not installed, not
+test files), and which of those a process has imported by then depends on the order xdist ran
+the tests in, on whether ``verify`` is installed or checked out, and on any edit to those
+modules; that pool is emptied here, on import (``_without_local_constants``).
+
 No profile has a deadline: the first call of a PyTorch op (CUDA context, kernel load, lazy
 initialisation) can take far longer than the rest, and a deadline would make that flaky.
 """
@@ -41,6 +47,20 @@ settings.register_profile("dev", _BASE, max_examples=10, **_COMMON)
 settings.register_profile("ci", _BASE, max_examples=30, derandomize=True, database=None, **_COMMON)
 settings.register_profile("random", _BASE, max_examples=30, database=None, **_COMMON)
 settings.register_profile("thorough", _BASE, max_examples=2000, **_COMMON)
+
+
+def _without_local_constants() -> None:
+    """Empty Hypothesis' pool of constants from local modules (a private hook of Hypothesis
+    6.1xx, pinned in tox.ini; left alone where it is absent)."""
+    from hypothesis.internal.conjecture import providers
+    from hypothesis.internal.constants_ast import Constants
+
+    if hasattr(providers, "_get_local_constants"):
+        empty = Constants()
+        providers._get_local_constants = lambda: empty
+
+
+_without_local_constants()
 
 
 def selected_profile(cli_choice: str | None) -> str:
