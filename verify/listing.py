@@ -2,8 +2,8 @@
 
 ``verify contracts`` and the argument checks of ``verify check`` need only the contracts'
 names, parameters, optional features and default implementations, but ``verify.contracts``
-and ``verify.suites`` import torch, SciPy and hypothesis (several seconds). This module reads
-the same facts from ``contracts.json`` beside it, which is generated from those modules:
+imports torch, SciPy and hypothesis (several seconds). This module reads the same facts from
+``contracts.json`` beside it, which is generated from that package:
 
     python -m verify.listing --update
 
@@ -24,9 +24,8 @@ LISTING = Path(__file__).with_name("contracts.json")
 
 
 def generate() -> dict[str, Any]:
-    """The listing computed from ``verify.contracts`` and ``verify.suites`` (imports torch)."""
+    """The listing computed from ``verify.contracts`` (imports torch)."""
     from verify.contracts import CONTRACTS
-    from verify.suites import SUITES
 
     return {
         name: {
@@ -35,7 +34,7 @@ def generate() -> dict[str, Any]:
                 {"name": p.name, "default": repr(p.default), "domain": p.domain}
                 for p in contract.params
             ],
-            "features": [f.name for f in SUITES[name].features] if name in SUITES else None,
+            "features": [f.name for f in contract.conformance.features],
             "implementations": [i.name for i in contract.implementations],
         }
         for name, contract in CONTRACTS.items()
