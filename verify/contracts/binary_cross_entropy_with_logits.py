@@ -12,7 +12,6 @@ from torch import nn
 from verify import oracles
 from verify import strategies as vs
 from verify.benchmarking import workloads as w
-from verify.benchmarking.workloads import Case
 from verify.contracts.contract import (
     Contract,
     Feature,
@@ -98,7 +97,7 @@ CONTRACT = Contract(
     conformance=CONFORMANCE,
     form_cases=form_cases,
     benchmark_cases=tuple(
-        Case(
+        w.Case(
             "binary_cross_entropy_with_logits",
             workload,
             w.logits_and_binary_targets,

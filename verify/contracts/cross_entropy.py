@@ -11,7 +11,6 @@ from torch import nn
 from verify import oracles
 from verify import strategies as vs
 from verify.benchmarking import workloads as w
-from verify.benchmarking.workloads import Case
 from verify.contracts.contract import (
     Bounds,
     Contract,
@@ -22,16 +21,7 @@ from verify.contracts.contract import (
     Variant,
     torch_forms,
 )
-from verify.contracts.families.categorical import (
-    CLASS_WEIGHT,
-    IGNORE_INDEX,
-    IGNORE_INDEX_FEATURE,
-    WEIGHT_FEATURE,
-    categorical_bounds,
-    categorical_cases,
-    categorical_edges,
-    positions,
-)
+from verify.contracts.families import categorical
 from verify.contracts.families.reduction import (
     REDUCTION,
     REDUCTION_FEATURES,
@@ -43,7 +33,7 @@ from verify.strategies import LossCase
 
 def _bounds(case: LossCase, scores: np.ndarray) -> Bounds:
     bound = oracles.cross_entropy_gradient_bound(scores, case.target, case.cotangent, **case.params)
-    return categorical_bounds(case, scores, bound)
+    return categorical.categorical_bounds(case, scores, bound)
 
 
 def _summed(case: LossCase) -> np.ndarray:
@@ -102,13 +92,15 @@ def _ignored_counted(case: LossCase) -> np.ndarray:
 CONFORMANCE = FeatureMatrix(
     (
         *REDUCTION_FEATURES,
-        WEIGHT_FEATURE,
-        IGNORE_INDEX_FEATURE,
+        categorical.WEIGHT_FEATURE,
+        categorical.IGNORE_INDEX_FEATURE,
         Feature("label_smoothing", "label smoothing ε in [0, 1]", "label_smoothing"),
         Feature("k_dim", "K-dimensional scores (N, C, d1, ..., dk)"),
         Feature("probability_targets", "class-probability targets, same shape as the scores"),
     ),
-    lambda dtype, features, reduction: categorical_cases(dtype, features, reduction, False),
+    lambda dtype, features, reduction: categorical.categorical_cases(
+        dtype, features, reduction, False
+    ),
     _bounds,
     variants=(
         Variant("sum instead of mean", _sum_for_mean),
@@ -119,7 +111,7 @@ CONFORMANCE = FeatureMatrix(
             "expects probabilities, not logits (takes log of the input)", _expects_probabilities
         ),
     ),
-    edges=lambda: categorical_edges(False),
+    edges=lambda: categorical.categorical_edges(False),
 )
 
 
@@ -134,21 +126,21 @@ def form_cases(draw: st.DrawFn, dtype: torch.dtype) -> FormCase:
     if draw(st.booleans()):  # probability targets (ignore_index applies to indices only)
         target = draw(vs.soft_targets(case.scores.shape))
         params.pop("ignore_index", None)
-    return FormCase((case.scores, target), params, positions(case.scores))
+    return FormCase((case.scores, target), params, categorical.positions(case.scores))
 
 
-def _benchmark_cases() -> tuple[Case, ...]:
+def _benchmark_cases() -> tuple[w.Case, ...]:
     plain, smoothing = w.scores_and_classes(), {"label_smoothing": 0.1}
     workloads = (w.IMAGE, w.SEGMENTATION, w.LM_32K, w.LM_128K)
-    cases = [Case("cross_entropy", workload, plain) for workload in workloads]
+    cases = [w.Case("cross_entropy", workload, plain) for workload in workloads]
     cases += [
-        Case("cross_entropy", workload, plain, "label_smoothing=0.1", smoothing)
+        w.Case("cross_entropy", workload, plain, "label_smoothing=0.1", smoothing)
         for workload in (w.IMAGE, w.LM_32K, w.LM_128K)
     ]
     cases += [
-        Case("cross_entropy", w.SEGMENTATION, w.scores_and_classes(255), "ignore_index=255",
+        w.Case("cross_entropy", w.SEGMENTATION, w.scores_and_classes(255), "ignore_index=255",
              {"ignore_index": 255}),
-        Case("cross_entropy", w.LM_32K, w.scores_and_classes(-100), "ignore_index=-100",
+        w.Case("cross_entropy", w.LM_32K, w.scores_and_classes(-100), "ignore_index=-100",
              {"ignore_index": -100}),
     ]  # fmt: skip
     return tuple(cases)
@@ -160,8 +152,8 @@ CONTRACT = Contract(
     reference=oracles.cross_entropy,
     gradient=oracles.cross_entropy_vjp,
     params=(
-        CLASS_WEIGHT,
-        IGNORE_INDEX,
+        categorical.CLASS_WEIGHT,
+        categorical.IGNORE_INDEX,
         REDUCTION,
         Param("label_smoothing", 0.0, "a float in [0, 1]"),
     ),

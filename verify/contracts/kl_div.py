@@ -11,7 +11,6 @@ from torch import nn
 from verify import oracles
 from verify import strategies as vs
 from verify.benchmarking import workloads as w
-from verify.benchmarking.workloads import Case
 from verify.contracts.contract import (
     Bounds,
     Contract,
@@ -116,7 +115,7 @@ CONTRACT = Contract(
     conformance=CONFORMANCE,
     form_cases=form_cases,
     benchmark_cases=tuple(
-        Case(
+        w.Case(
             "kl_div",
             workload,
             w.log_probabilities_and_probabilities,

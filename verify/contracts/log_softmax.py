@@ -7,41 +7,26 @@ from torch import nn
 
 from verify import oracles
 from verify.benchmarking import workloads as w
-from verify.benchmarking.workloads import Case
-from verify.contracts.contract import Contract, Feature, FeatureMatrix, torch_forms
-from verify.contracts.families.normalization import (
-    DIM,
-    SCORES,
-    along_batch,
-    along_dim,
-    normalization_bounds,
-    normalization_cases,
-    normalization_edges,
-    normalization_form_cases,
-)
-
-CONFORMANCE = FeatureMatrix(
-    (Feature("k_dim", "K-dimensional scores (N, C, d1, ..., dk), over dim 1"),),
-    normalization_cases,
-    lambda case, scores: normalization_bounds(case, scores, log=True),
-    edges=normalization_edges,
-    variants=(
-        along_batch("log_softmax over dim 0 (the batch) instead of dim 1", oracles.log_softmax),
-    ),
-)
+from verify.contracts.contract import Contract, torch_forms
+from verify.contracts.families import normalization
 
 CONTRACT = Contract(
     name="log_softmax",
     summary="x − logsumexp(x) along dim",
-    reference=along_dim(oracles.log_softmax),
-    gradient=along_dim(oracles.log_softmax_vjp),
-    params=(DIM,),
-    input_kinds=SCORES,
+    reference=normalization.along_dim(oracles.log_softmax),
+    gradient=normalization.along_dim(oracles.log_softmax_vjp),
+    params=(normalization.DIM,),
+    input_kinds=normalization.SCORES,
     implementations=torch_forms(F.log_softmax, nn.LogSoftmax),
-    conformance=CONFORMANCE,
-    form_cases=normalization_form_cases,
+    conformance=normalization.normalization_matrix(
+        oracles.log_softmax,
+        log=True,
+        k_dim="K-dimensional scores (N, C, d1, ..., dk), over dim 1",
+        along_batch_variant="log_softmax over dim 0 (the batch) instead of dim 1",
+    ),
+    form_cases=normalization.normalization_form_cases,
     benchmark_cases=tuple(
-        Case("log_softmax", workload, w.scores, params={"dim": 1})
+        w.Case("log_softmax", workload, w.scores, params={"dim": 1})
         for workload in (w.IMAGE, w.LM_32K, w.LM_128K)
     ),
 )

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 from torch import nn
 
 from verify.benchmarking import workloads as w
-from verify.benchmarking.workloads import Case
 from verify.contracts.contract import Contract, FormCase, torch_forms
 from verify.contracts.families.reduction import REDUCTION
 from verify.contracts.families.regression import (
@@ -36,7 +35,7 @@ CONTRACT = Contract(
     conformance=regression_matrix(regression.mse_loss, 2),
     form_cases=form_cases,
     benchmark_cases=tuple(
-        Case("mse_loss", workload, w.predictions_and_targets)
+        w.Case("mse_loss", workload, w.predictions_and_targets)
         for workload in (w.REGRESSION_SMALL, w.REGRESSION, w.REGRESSION_LARGE)
     ),
 )

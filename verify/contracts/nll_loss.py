@@ -11,7 +11,6 @@ from torch import nn
 from verify import oracles
 from verify import strategies as vs
 from verify.benchmarking import workloads as w
-from verify.benchmarking.workloads import Case
 from verify.contracts.contract import (
     Bounds,
     Contract,
@@ -21,17 +20,7 @@ from verify.contracts.contract import (
     Variant,
     torch_forms,
 )
-from verify.contracts.families.categorical import (
-    CLASS_INDICES,
-    CLASS_WEIGHT,
-    IGNORE_INDEX,
-    IGNORE_INDEX_FEATURE,
-    WEIGHT_FEATURE,
-    categorical_bounds,
-    categorical_cases,
-    categorical_edges,
-    positions,
-)
+from verify.contracts.families import categorical
 from verify.contracts.families.reduction import (
     REDUCTION,
     REDUCTION_FEATURES,
@@ -42,7 +31,7 @@ from verify.strategies import LossCase
 
 
 def _bounds(case: LossCase, scores: np.ndarray) -> Bounds:
-    return categorical_bounds(case, scores, None)
+    return categorical.categorical_bounds(case, scores, None)
 
 
 def _sum_for_mean(case: LossCase) -> np.ndarray:
@@ -54,14 +43,16 @@ def _sum_for_mean(case: LossCase) -> np.ndarray:
 CONFORMANCE = FeatureMatrix(
     (
         *REDUCTION_FEATURES,
-        WEIGHT_FEATURE,
-        IGNORE_INDEX_FEATURE,
+        categorical.WEIGHT_FEATURE,
+        categorical.IGNORE_INDEX_FEATURE,
         Feature("k_dim", "K-dimensional input (N, C, d1, ..., dk)"),
     ),
-    lambda dtype, features, reduction: categorical_cases(dtype, features, reduction, True),
+    lambda dtype, features, reduction: categorical.categorical_cases(
+        dtype, features, reduction, True
+    ),
     _bounds,
     variants=(Variant("sum instead of mean", _sum_for_mean),),
-    edges=lambda: categorical_edges(True),
+    edges=lambda: categorical.categorical_edges(True),
 )
 
 
@@ -71,7 +62,7 @@ def form_cases(draw: st.DrawFn, dtype: torch.dtype) -> FormCase:
     forms are compared, not the values)."""
     case = draw(vs.classification_cases(dtype, max_kdims=1))
     params = {k: v for k, v in case.params.items() if k != "reduction"}
-    return FormCase((case.scores, case.target), params, positions(case.scores))
+    return FormCase((case.scores, case.target), params, categorical.positions(case.scores))
 
 
 CONTRACT = Contract(
@@ -79,13 +70,13 @@ CONTRACT = Contract(
     summary="−w_{y}·input[y] per position; 'mean' divides by the summed target weights",
     reference=oracles.nll_loss,
     gradient=oracles.nll_loss_vjp,
-    params=(CLASS_WEIGHT, IGNORE_INDEX, REDUCTION),
-    input_kinds=CLASS_INDICES,
+    params=(categorical.CLASS_WEIGHT, categorical.IGNORE_INDEX, REDUCTION),
+    input_kinds=categorical.CLASS_INDICES,
     implementations=torch_forms(F.nll_loss, nn.NLLLoss),
     conformance=CONFORMANCE,
     form_cases=form_cases,
     benchmark_cases=tuple(
-        Case("nll_loss", workload, w.log_probabilities_and_classes, gathers=True)
+        w.Case("nll_loss", workload, w.log_probabilities_and_classes, gathers=True)
         for workload in (w.IMAGE, w.LM_32K)
     ),
 )

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from verify import strategies as vs
 from verify.benchmarking import workloads as w
-from verify.benchmarking.workloads import Case
 from verify.contracts.contract import (
     Bounds,
     Contract,
@@ -153,7 +152,7 @@ CONTRACT = Contract(
     without_torch_form="torch has none; torchvision.ops.sigmoid_focal_loss is one to check",
     conformance=CONFORMANCE,
     benchmark_cases=tuple(
-        Case(
+        w.Case(
             "sigmoid_focal_loss",
             workload,
             w.logits_and_binary_targets,

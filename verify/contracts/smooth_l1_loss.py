@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from torch import nn
 
 from verify.benchmarking import workloads as w
-from verify.benchmarking.workloads import Case
 from verify.contracts.contract import Contract, FormCase, Param, Variant, torch_forms
 from verify.contracts.families.reduction import REDUCTION
 from verify.contracts.families.regression import (
@@ -51,7 +50,7 @@ CONTRACT = Contract(
     ),
     form_cases=form_cases,
     benchmark_cases=tuple(
-        Case("smooth_l1_loss", workload, w.predictions_and_targets)
+        w.Case("smooth_l1_loss", workload, w.predictions_and_targets)
         for workload in (w.REGRESSION_SMALL, w.REGRESSION, w.REGRESSION_LARGE)
     ),
 )

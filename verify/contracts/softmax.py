@@ -6,35 +6,23 @@ import torch.nn.functional as F
 from torch import nn
 
 from verify import oracles
-from verify.contracts.contract import Contract, Feature, FeatureMatrix, torch_forms
-from verify.contracts.families.normalization import (
-    DIM,
-    SCORES,
-    along_batch,
-    along_dim,
-    normalization_bounds,
-    normalization_cases,
-    normalization_edges,
-    normalization_form_cases,
-)
-
-CONFORMANCE = FeatureMatrix(
-    (Feature("k_dim", "K-dimensional scores (N, C, d1, ..., dk), softmax over dim 1"),),
-    normalization_cases,
-    lambda case, scores: normalization_bounds(case, scores, log=False),
-    edges=normalization_edges,
-    variants=(along_batch("softmax over dim 0 (the batch) instead of dim 1", oracles.softmax),),
-)
+from verify.contracts.contract import Contract, torch_forms
+from verify.contracts.families import normalization
 
 CONTRACT = Contract(
     name="softmax",
     summary="exp(x) / Σ exp(x) along dim",
-    reference=along_dim(oracles.softmax),
-    gradient=along_dim(oracles.softmax_vjp),
-    params=(DIM,),
-    input_kinds=SCORES,
+    reference=normalization.along_dim(oracles.softmax),
+    gradient=normalization.along_dim(oracles.softmax_vjp),
+    params=(normalization.DIM,),
+    input_kinds=normalization.SCORES,
     implementations=torch_forms(F.softmax, nn.Softmax),
-    conformance=CONFORMANCE,
-    form_cases=normalization_form_cases,
+    conformance=normalization.normalization_matrix(
+        oracles.softmax,
+        log=False,
+        k_dim="K-dimensional scores (N, C, d1, ..., dk), softmax over dim 1",
+        along_batch_variant="softmax over dim 0 (the batch) instead of dim 1",
+    ),
+    form_cases=normalization.normalization_form_cases,
     benchmark_cases=(),  # log_softmax's cases time the same normalization
 )

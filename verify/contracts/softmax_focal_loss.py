@@ -12,14 +12,7 @@ from hypothesis import strategies as st
 
 from verify import strategies as vs
 from verify.contracts.contract import Bounds, Contract, Edge, Feature, FeatureMatrix, Param
-from verify.contracts.families.categorical import (
-    CLASS_INDICES,
-    IGNORE_INDEX,
-    IGNORE_INDEX_FEATURE,
-    categorical_bounds,
-    categorical_cases,
-    categorical_edges,
-)
+from verify.contracts.families import categorical
 from verify.contracts.families.reduction import REDUCTION, REDUCTION_FEATURES
 from verify.oracles import focal
 from verify.strategies import LossCase
@@ -39,7 +32,9 @@ def _alpha_as_weight(oracle: Callable[..., Any]) -> Callable[..., Any]:
 def _cases(
     draw: st.DrawFn, dtype: torch.dtype, features: frozenset[str], reduction: str
 ) -> LossCase:
-    case = draw(categorical_cases(dtype, features & {"ignore_index", "k_dim"}, reduction, False))
+    case = draw(
+        categorical.categorical_cases(dtype, features & {"ignore_index", "k_dim"}, reduction, False)
+    )
     params = dict(case.params)
     if "gamma" in features:
         params["gamma"] = draw(st.floats(0.0, 5.0))
@@ -51,14 +46,14 @@ def _cases(
 def _bounds(case: LossCase, scores: np.ndarray) -> Bounds:
     params = {("weight" if k == "alpha" else k): v for k, v in case.params.items()}
     bound = focal.softmax_focal_loss_gradient_bound(scores, case.target, case.cotangent, **params)
-    return categorical_bounds(
+    return categorical.categorical_bounds(
         LossCase(case.scores, case.target, params, case.cotangent), scores, bound
     )
 
 
 def _edges() -> list[Edge]:
     return [
-        *categorical_edges(False),
+        *categorical.categorical_edges(False),
         # As for the sigmoid form: 0 < γ < 1 at a saturated softmax (p_y = 1 to working
         # precision, and a confident wrong prediction through the other class).
         Edge(
@@ -74,7 +69,7 @@ CONFORMANCE = FeatureMatrix(
         *REDUCTION_FEATURES,
         Feature("gamma", "γ in [0, 5]", "gamma"),
         Feature("alpha", "per-class α (C,)", "alpha"),
-        IGNORE_INDEX_FEATURE,
+        categorical.IGNORE_INDEX_FEATURE,
         Feature("k_dim", "K-dimensional scores (N, C, d1, ..., dk)"),
     ),
     _cases,
@@ -90,10 +85,10 @@ CONTRACT = Contract(
     params=(
         Param("gamma", 2.0, "a float ≥ 0"),
         Param("alpha", None, "None or per-class weights (C,)"),
-        IGNORE_INDEX,
+        categorical.IGNORE_INDEX,
         REDUCTION,
     ),
-    input_kinds=CLASS_INDICES,
+    input_kinds=categorical.CLASS_INDICES,
     implementations=(),
     without_torch_form="torch has none",
     conformance=CONFORMANCE,

@@ -11,7 +11,7 @@ import torch
 from hypothesis import strategies as st
 
 from verify import strategies as vs
-from verify.contracts.contract import Bounds, Edge, FormCase, Param, Variant
+from verify.contracts.contract import Bounds, Edge, Feature, FeatureMatrix, FormCase, Param, Variant
 from verify.contracts.families.reduction import not_applicable
 from verify.strategies import LossCase
 from verify.tolerances import logsumexp_condition
@@ -76,3 +76,17 @@ def normalization_form_cases(draw: st.DrawFn, dtype: torch.dtype) -> FormCase:
     shape = draw(vs.shapes(min_n=1, max_n=4, max_c=5, max_kdims=1, max_side=3))
     dim = draw(st.integers(-len(shape), len(shape) - 1))
     return FormCase((draw(vs.logits(shape, vs.logit_bound(dtype))),), {"dim": dim}, shape)
+
+
+def normalization_matrix(
+    oracle: Callable[..., np.ndarray], log: bool, k_dim: str, along_batch_variant: str
+) -> FeatureMatrix:
+    """The feature matrix of softmax (``log`` False) or log_softmax (``log`` True): K-dimensional
+    scores as the one feature, and the normalization over the batch as the variant."""
+    return FeatureMatrix(
+        (Feature("k_dim", k_dim),),
+        normalization_cases,
+        lambda case, scores: normalization_bounds(case, scores, log=log),
+        edges=normalization_edges,
+        variants=(along_batch(along_batch_variant, oracle),),
+    )
