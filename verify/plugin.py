@@ -20,7 +20,7 @@ What it adds to any pytest run:
   implementations of one contract argument (where torch has none, or only one form applies);
   ``--impl`` replaces them too. A test argument
   ``conformance_target`` receives ``(contract name, implementation)`` pairs: the ``--impl``
-  ones, or by default the torch functional form of every contract with a conformance suite.
+  ones, or by default the torch functional form of every contract that torch implements.
 - **Claims.** ``@pytest.mark.claim("CE-1")`` ties a test to a catalogue claim (unknown ids are
   a usage error). ``--verify-results PATH`` writes each claim test's outcome, device, dtype,
   worst error against its tolerance and notes as JSON, which ``verify claims`` turns into its
