@@ -54,7 +54,7 @@ def load() -> dict[str, Any]:
 
 def checked_contracts() -> dict[str, list[str]]:
     """Contract name -> its optional features, for every contract ``verify check`` checks."""
-    return {name: c["features"] for name, c in load().items() if c["features"] is not None}
+    return {name: c["features"] for name, c in load().items()}
 
 
 def render_text() -> str:
@@ -64,9 +64,8 @@ def render_text() -> str:
         lines.append(f"{name}: {contract['summary']}")
         for param in contract["params"]:
             lines.append(f"  {param['name']} (default {param['default']}): {param['domain']}")
-        if contract["features"] is not None:
-            features = ", ".join(contract["features"])
-            lines.append(f"  optional features checked by `verify check`: {features}")
+        features = ", ".join(contract["features"])
+        lines.append(f"  optional features checked by `verify check`: {features}")
         lines.append(f"  default implementations: {', '.join(contract['implementations'])}")
     return "\n".join(lines) + "\n"
 
