@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from verify.benchmarking import machine, summary
+from verify.benchmarking import bench_table, machine
 from verify.benchmarking.cases import BUILTINS, CASES
 from verify.benchmarking.records import record_from_entry
 from verify.loading import TargetError, implementation_option
@@ -132,4 +132,4 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         return
     records = [record_from_entry(b.as_dict(include_data=False)) for b in session.benchmarks]
     terminalreporter.write_sep("-", "loss-verify: time against the bandwidth limit")
-    terminalreporter.write_line(summary.markdown_table(records))
+    terminalreporter.write_line(bench_table.markdown_table(records))

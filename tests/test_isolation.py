@@ -13,11 +13,11 @@ import torch
 from tests.misbehaving import MISBEHAVIOURS
 from verify import check, check_report, conformance
 from verify.conformance.plan import plan
-from verify.suites import SUITES
+from verify.contracts import CONTRACTS
 
 MISBEHAVING = Path(__file__).parent / "misbehaving.py"
 QUICK = {"dtypes": (torch.float64,), "profile": "dev", "claims": False, "call_timeout": 3.0}
-CHECKS = [c.name for c in plan(SUITES["cross_entropy"], "cpu", torch.float64)]
+CHECKS = [c.name for c in plan(CONTRACTS["cross_entropy"].conformance, "cpu", torch.float64)]
 WHERE = "@cpu/float64"
 
 

@@ -373,7 +373,7 @@ COMMANDS: dict[str, tuple[str, str | None, Callable[[argparse.ArgumentParser], N
     "bench-table": (
         "a saved benchmark run as a Markdown table",
         None,
-        _module_arguments("summary", validate_outputs),
+        _module_arguments("bench_table", validate_outputs),
     ),
     "bench-plot": (
         "saved benchmark runs as a PNG picture",

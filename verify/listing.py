@@ -2,8 +2,8 @@
 
 ``verify contracts`` and the argument checks of ``verify check`` need only the contracts'
 names, parameters, optional features and default implementations, but ``verify.contracts``
-and ``verify.suites`` import torch, SciPy and hypothesis (several seconds). This module reads
-the same facts from ``contracts.json`` beside it, which is generated from those modules:
+imports torch, SciPy and hypothesis (several seconds). This module reads the same facts from
+``contracts.json`` beside it, which is generated from that package:
 
     python -m verify.listing --update
 
@@ -24,9 +24,8 @@ LISTING = Path(__file__).with_name("contracts.json")
 
 
 def generate() -> dict[str, Any]:
-    """The listing computed from ``verify.contracts`` and ``verify.suites`` (imports torch)."""
+    """The listing computed from ``verify.contracts`` (imports torch)."""
     from verify.contracts import CONTRACTS
-    from verify.suites import SUITES
 
     return {
         name: {
@@ -35,7 +34,7 @@ def generate() -> dict[str, Any]:
                 {"name": p.name, "default": repr(p.default), "domain": p.domain}
                 for p in contract.params
             ],
-            "features": [f.name for f in SUITES[name].features] if name in SUITES else None,
+            "features": [f.name for f in contract.conformance.features],
             "implementations": [i.name for i in contract.implementations],
         }
         for name, contract in CONTRACTS.items()
@@ -55,7 +54,7 @@ def load() -> dict[str, Any]:
 
 def checked_contracts() -> dict[str, list[str]]:
     """Contract name -> its optional features, for every contract ``verify check`` checks."""
-    return {name: c["features"] for name, c in load().items() if c["features"] is not None}
+    return {name: c["features"] for name, c in load().items()}
 
 
 def render_text() -> str:
@@ -65,9 +64,8 @@ def render_text() -> str:
         lines.append(f"{name}: {contract['summary']}")
         for param in contract["params"]:
             lines.append(f"  {param['name']} (default {param['default']}): {param['domain']}")
-        if contract["features"] is not None:
-            features = ", ".join(contract["features"])
-            lines.append(f"  optional features checked by `verify check`: {features}")
+        features = ", ".join(contract["features"])
+        lines.append(f"  optional features checked by `verify check`: {features}")
         lines.append(f"  default implementations: {', '.join(contract['implementations'])}")
     return "\n".join(lines) + "\n"
 

@@ -22,7 +22,7 @@ What it adds to any pytest run:
   implementations of one contract argument (where torch has none, or only one form applies);
   ``--impl`` replaces them too. A test argument
   ``conformance_target`` receives ``(contract name, implementation)`` pairs: the ``--impl``
-  ones, or by default the torch functional form of every contract with a conformance suite.
+  ones, or by default the torch functional form of every contract that torch implements.
 - **Claims.** ``@pytest.mark.claim("CE-1")`` ties a test to a catalogue claim (unknown ids are
   a usage error). ``--verify-results PATH`` writes each claim test's outcome, device, dtype,
   worst error against its tolerance and notes as JSON, which ``verify claims`` turns into its
@@ -49,7 +49,6 @@ from hypothesis import settings
 
 from verify import claims, contracts, devices, profiles, recording
 from verify.loading import TargetError, implementation_option
-from verify.suites import SUITES
 
 CLAIMS_KEY, DEVICE_KEY, DTYPE_KEY, OBSERVATION_KEY = (
     "verify_claims",
@@ -117,10 +116,10 @@ def _declared(config: pytest.Config) -> dict[str, frozenset[str]]:
     declared = {}
     for entry in config.getoption("impl_supports") or []:
         name, sep, features = entry.partition("=")
-        if not sep or name not in SUITES:
+        if not sep or name not in contracts.CONTRACTS:
             raise pytest.UsageError(f"--impl-supports {entry!r}: expected NAME=FEATURE,...")
-        suite = SUITES[name]
-        known = {f.name: f.param for f in suite.features}
+        matrix = contracts.get(name).conformance
+        known = {f.name: f.param for f in matrix.features}
         unknown = [f for f in features.split(",") if f and f not in known]
         if unknown:
             raise pytest.UsageError(f"--impl-supports {entry!r}: unknown feature(s) {unknown}")
@@ -266,7 +265,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "conformance_target" in names:
         targets = metafunc.config.stash[IMPLS_KEY] or {
             n: contracts.get(n).implementation("functional")
-            for n in SUITES
+            for n in contracts.CONTRACTS
             if contracts.get(n).implementations  # torch has no focal loss to check by default
         }
         metafunc.parametrize(

@@ -167,7 +167,7 @@ is *not taken* (skipped), not a deviation. A verdict is about the library at the
 on the CPU, in float64 and float32 unless the environment says otherwise; each deviation names
 the check, the dtypes it failed in, what differed, its smallest counterexample, and the
 convention the library follows instead where the diagnosis recognised one of the variants it
-knows for that contract (`verify/suites.py`; it has none yet for the softmax focal loss).
+knows for that contract (`verify/contracts/<name>.py`; it has none yet for the softmax focal loss).
 
 How each library is reached (the adapters' docstrings say more):
 

@@ -2,7 +2,9 @@
 
 Modules: ``records`` (one saved benchmark, as the pytest-benchmark JSON holds it), ``timing``
 (the synchronizing timer, calibration, rotating inputs against cache reuse, CUDA-event
-cross-checks), ``cases`` (the losses and shapes benchmarked, and the fewest bytes each must
-move), ``machine`` (device kind, storage folder, machine info), ``compare`` (the regression
-gate), ``summary`` (the results table), ``plot`` (the picture) and ``bench`` (``verify bench``).
+cross-checks), ``workloads`` (what a benchmark case is made of: shapes, inputs, the fewest
+bytes it must move), ``cases`` (every contract's cases, collected from ``verify.contracts``),
+``machine`` (device kind, storage folder, machine info), ``compare`` (the regression gate),
+``bench_table`` (the results table, ``verify bench-table``), ``plot`` (the picture) and
+``bench`` (``verify bench``).
 """

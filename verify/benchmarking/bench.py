@@ -38,9 +38,9 @@ from scipy import stats
 
 from verify import conformance, contracts, devices
 from verify.benchmarking import machine, runner, timing
+from verify.benchmarking.bench_table import format_seconds
 from verify.benchmarking.cases import BUILTINS, CASES, MODES, Case
 from verify.benchmarking.options import DEFAULT_THRESHOLD
-from verify.benchmarking.summary import format_seconds
 from verify.loading import TargetError, load_target
 from verify.preflight import UsageError
 from verify.progress import Progress

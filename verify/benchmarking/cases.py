@@ -1,265 +1,27 @@
-"""The losses benchmarked, on shapes that mirror real use, and the fewest bytes each must move.
+"""The benchmark cases of every contract, in registry order, and the built-in each times.
 
-A ``Case`` is a loss (a contract name from ``verify.contracts``), a variant (parameters that
-differ from the default) and a ``Workload`` (what the input stands for, with its shape on CUDA,
-on the CPU, and in the smoke run that only checks the benchmark still runs).
-
-The bandwidth bound: a loss call must read each input once and write its output once, and a
-forward + backward call must also write the gradient of the input it differentiates (nll_loss
-reads only the score of each target: ``Case.gathers``). Those bytes (``min_bytes``) over the
-median time give the achieved bandwidth, which ``verify.benchmarking.machine.copy_bandwidth``
-(a large device-to-device copy in the same run) turns into a fraction of what the device can
-do.
+Each contract's module (``verify.contracts.<name>``) holds its cases (``benchmark_cases``)
+and, where torch has no functional form, the built-in it times (``benchmark_builtin``); what
+a case is made of is in ``verify.benchmarking.workloads``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from verify.benchmarking.options import MODES as MODES  # the modes timed, defined torch-free
-
-SIZES: tuple[str, ...] = ("cuda", "cpu", "smoke")
-
-
-@dataclass(frozen=True)
-class Workload:
-    """What the input stands for, and its shape per size ('cuda', 'cpu', 'smoke')."""
-
-    name: str
-    shapes: dict[str, tuple[int, ...]]
-
-    def shape(self, size: str) -> tuple[int, ...]:
-        return self.shapes[size]
-
-
-def _same(shape: tuple[int, ...], smoke: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
-    return {"cuda": shape, "cpu": shape, "smoke": smoke}
-
-
-IMAGE = Workload("image classification", _same((256, 1000), (4, 10)))
-DETECTION = Workload("detection, multi-label", _same((4096, 80), (8, 5)))
-SEGMENTATION = Workload("segmentation", _same((8, 21, 512, 512), (2, 3, 4, 4)))
-LM_32K = Workload(
-    "language-model head, 32 000 vocabulary",
-    {"cuda": (8192, 32000), "cpu": (1024, 32000), "smoke": (4, 50)},
-)
-LM_128K = Workload(
-    "language-model head, 128 256 vocabulary",
-    {"cuda": (8192, 128256), "cpu": (256, 128256), "smoke": (2, 200)},
-)
-REGRESSION_SMALL = Workload("regression, 10^4 elements", _same((10_000,), (16,)))
-REGRESSION = Workload("regression, 10^6 elements", _same((1_000_000,), (64,)))
-REGRESSION_LARGE = Workload(
-    "regression, 10^8 elements (CUDA; 10^7 on the CPU)",
-    {"cuda": (100_000_000,), "cpu": (10_000_000,), "smoke": (128,)},
-)
-
-
-def _classes(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
-    """Class indices for scores of ``shape`` (N, C, *d): shape (N, *d), in [0, C)."""
-    return torch.randint(0, shape[1], (shape[0], *shape[2:]), generator=generator)
-
-
-def _ignoring(classes: torch.Tensor, ignore_index: int, generator: torch.Generator) -> torch.Tensor:
-    """``classes`` with about 10% of the positions set to ``ignore_index`` (padding, void)."""
-    mask = torch.rand(classes.shape, generator=generator) < 0.1
-    return classes.masked_fill(mask, ignore_index)
-
-
-def _scores_and_classes(ignore_index: int | None = None):
-    def make(shape, dtype, generator):
-        classes = _classes(shape, generator)
-        if ignore_index is not None:
-            classes = _ignoring(classes, ignore_index, generator)
-        return (torch.randn(shape, generator=generator).to(dtype), classes)
-
-    return make
-
-
-def _log_probabilities_and_classes(shape, dtype, generator):
-    scores = torch.randn(shape, generator=generator)
-    return (torch.log_softmax(scores, dim=1).to(dtype), _classes(shape, generator))
-
-
-def _scores(shape, dtype, generator):
-    return (torch.randn(shape, generator=generator).to(dtype),)
-
-
-def _logits_and_binary_targets(shape, dtype, generator):
-    targets = (torch.rand(shape, generator=generator) < 0.1).to(dtype)
-    return (torch.randn(shape, generator=generator).to(dtype), targets)
-
-
-def _log_probabilities_and_probabilities(shape, dtype, generator):
-    log_q = torch.log_softmax(torch.randn(shape, generator=generator), dim=-1)
-    p = torch.softmax(torch.randn(shape, generator=generator), dim=-1)
-    return (log_q.to(dtype), p.to(dtype))
-
-
-def _predictions_and_targets(shape, dtype, generator):
-    return (
-        torch.randn(shape, generator=generator).to(dtype),
-        torch.randn(shape, generator=generator).to(dtype),
-    )
-
-
-def _pos_weight(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
-    """A weight per class (dimension 1 of ``shape``), broadcastable against the logits."""
-    return torch.linspace(1.0, 4.0, shape[1]).reshape(shape[1], *[1] * (len(shape) - 2)).to(dtype)
-
-
-def sigmoid_focal_loss(
-    inputs: torch.Tensor,
-    targets: torch.Tensor,
-    alpha: float = 0.25,
-    gamma: float = 2.0,
-    reduction: str = "none",
-) -> torch.Tensor:
-    """The sigmoid focal loss (Lin et al., 2017) in composed torch ops, as torchvision.ops
-    writes it: the form detection code benchmarks against, since torch has no built-in.
-    FL = α_t·(1 − p_t)^γ·BCE(x, y). ``tests/test_check.py`` holds it to the contract: it
-    conforms except for NaN gradients when γ < 1 (the benchmarks use γ = 2)."""
-    p = torch.sigmoid(inputs)
-    bce = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = bce * (1 - p_t) ** gamma
-    if alpha >= 0:
-        loss = (alpha * targets + (1 - alpha) * (1 - targets)) * loss
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
-
+from verify.benchmarking.workloads import SIZES as SIZES
+from verify.benchmarking.workloads import Case as Case
+from verify.benchmarking.workloads import min_bytes as min_bytes
+from verify.benchmarking.workloads import tensor_bytes as tensor_bytes
+from verify.contracts import CONTRACTS
 
 BUILTINS: dict[str, Callable[..., torch.Tensor]] = {
-    "cross_entropy": F.cross_entropy,
-    "nll_loss": F.nll_loss,
-    "log_softmax": F.log_softmax,
-    "binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits,
-    "kl_div": F.kl_div,
-    "mse_loss": F.mse_loss,
-    "smooth_l1_loss": F.smooth_l1_loss,
-    "sigmoid_focal_loss": sigmoid_focal_loss,
+    name: contract.builtin for name, contract in CONTRACTS.items() if contract.builtin is not None
 }
 
-
-@dataclass(frozen=True)
-class Case:
-    """One loss, variant and workload.
-
-    ``make_inputs(shape, dtype, generator)`` returns the positional inputs, the first being the
-    one differentiated; ``params`` are the keyword arguments (``param_factory`` adds the
-    tensor-valued ones, built per shape and dtype).
-    """
-
-    loss: str
-    workload: Workload
-    make_inputs: Callable[[tuple[int, ...], torch.dtype, torch.Generator], tuple[torch.Tensor, ...]]
-    variant: str = ""
-    params: dict[str, Any] = field(default_factory=dict)
-    param_factory: Callable[[tuple[int, ...], torch.dtype], dict[str, torch.Tensor]] | None = None
-    gathers: bool = False
-    """The forward reads one score per target, not the whole first input (nll_loss picks
-    ``input[i, y_i]``): ``min_bytes`` counts those alone."""
-
-    @property
-    def id(self) -> str:
-        """The test id: loss, variant, workload: 'cross_entropy-label_smoothing0.1-lm32k'."""
-        variant = self.variant.replace("=", "").replace(",", "_")
-        return "-".join(p for p in (self.loss, variant, WORKLOAD_IDS[self.workload.name]) if p)
-
-    def inputs(
-        self, shape: tuple[int, ...], dtype: torch.dtype, device: str, seed: int = 0
-    ) -> tuple[tuple[torch.Tensor, ...], dict[str, Any]]:
-        """The inputs and keyword parameters on ``device`` (same values for every device)."""
-        generator = torch.Generator().manual_seed(seed)
-        tensors = tuple(t.to(device) for t in self.make_inputs(shape, dtype, generator))
-        params = dict(self.params)
-        if self.param_factory is not None:
-            params.update({k: v.to(device) for k, v in self.param_factory(shape, dtype).items()})
-        return tensors, params
-
-
-def tensor_bytes(tensors: tuple[torch.Tensor, ...] | list[torch.Tensor]) -> int:
-    return sum(t.numel() * t.element_size() for t in tensors)
-
-
-def min_bytes(
-    inputs: tuple[torch.Tensor, ...],
-    params: dict[str, Any],
-    output: torch.Tensor,
-    mode: str,
-    *,
-    gathers: bool = False,
-) -> int:
-    """Inputs (and tensor parameters) read once, the output written once, and in
-    forward + backward the gradient of the first input written once. With ``gathers`` the
-    first input is read at one element per target (``inputs[1]``), not whole."""
-    read = tensor_bytes(inputs) + tensor_bytes([v for v in params.values() if torch.is_tensor(v)])
-    if gathers:
-        read += (inputs[1].numel() - inputs[0].numel()) * inputs[0].element_size()
-    written = output.numel() * output.element_size()
-    if mode == "forward+backward":
-        written += inputs[0].numel() * inputs[0].element_size()
-    return read + written
-
-
-WORKLOAD_IDS = {
-    IMAGE.name: "image",
-    DETECTION.name: "detection",
-    SEGMENTATION.name: "segmentation",
-    LM_32K.name: "lm32k",
-    LM_128K.name: "lm128k",
-    REGRESSION_SMALL.name: "reg1e4",
-    REGRESSION.name: "reg1e6",
-    REGRESSION_LARGE.name: "reg1e8",
-}
-
-
-def _cases() -> tuple[Case, ...]:
-    plain, smoothing = _scores_and_classes(), {"label_smoothing": 0.1}
-    cases = [Case("cross_entropy", w, plain) for w in (IMAGE, SEGMENTATION, LM_32K, LM_128K)]
-    cases += [
-        Case("cross_entropy", w, plain, "label_smoothing=0.1", smoothing)
-        for w in (IMAGE, LM_32K, LM_128K)
-    ]
-    cases += [
-        Case("cross_entropy", SEGMENTATION, _scores_and_classes(255), "ignore_index=255",
-             {"ignore_index": 255}),
-        Case("cross_entropy", LM_32K, _scores_and_classes(-100), "ignore_index=-100",
-             {"ignore_index": -100}),
-    ]  # fmt: skip
-    cases += [
-        Case("nll_loss", w, _log_probabilities_and_classes, gathers=True) for w in (IMAGE, LM_32K)
-    ]
-    cases += [Case("log_softmax", w, _scores, params={"dim": 1}) for w in (IMAGE, LM_32K, LM_128K)]
-    cases += [
-        Case("binary_cross_entropy_with_logits", w, _logits_and_binary_targets, "pos_weight",
-             param_factory=lambda shape, dtype: {"pos_weight": _pos_weight(shape, dtype)})
-        for w in (DETECTION, SEGMENTATION)
-    ]  # fmt: skip
-    cases += [
-        Case("kl_div", w, _log_probabilities_and_probabilities, "reduction=batchmean",
-             {"reduction": "batchmean"})
-        for w in (IMAGE, LM_32K)
-    ]  # fmt: skip
-    for loss in ("mse_loss", "smooth_l1_loss"):
-        cases += [
-            Case(loss, w, _predictions_and_targets)
-            for w in (REGRESSION_SMALL, REGRESSION, REGRESSION_LARGE)
-        ]
-    cases += [
-        Case("sigmoid_focal_loss", w, _logits_and_binary_targets, "alpha=0.25,gamma=2",
-             {"alpha": 0.25, "gamma": 2.0, "reduction": "mean"})
-        for w in (DETECTION, SEGMENTATION)
-    ]  # fmt: skip
-    return tuple(cases)
-
-
-CASES: tuple[Case, ...] = _cases()
+CASES: tuple[Case, ...] = tuple(
+    case for contract in CONTRACTS.values() for case in contract.benchmark_cases
+)

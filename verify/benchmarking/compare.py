@@ -51,8 +51,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NoReturn
 
+from verify.benchmarking.bench_table import format_seconds
 from verify.benchmarking.records import BenchRecord, BenchRun, load_run
-from verify.benchmarking.summary import format_seconds
 
 PROG = "verify bench-compare"
 DEFAULT_THRESHOLD = 0.10

@@ -18,9 +18,10 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from verify.benchmarking.bench_table import fraction_of_copy, load_results, loss_label, min_bytes
 from verify.benchmarking.records import BenchRecord, BenchRun
-from verify.benchmarking.summary import fraction_of_copy, load_results, loss_label, min_bytes
 
 PROG = "verify bench-plot"
 DEFAULT_OUTPUT = "bench.png"
@@ -132,6 +133,57 @@ def _import_matplotlib():
     return Figure, FigureCanvasAgg, colormaps
 
 
+def _nothing_to_plot(mode: str | None, device: str | None, dtype: str | None) -> ValueError:
+    wanted = ", ".join(
+        f"{name}={value}"
+        for name, value in (("mode", mode), ("device", device), ("dtype", dtype))
+        if value is not None
+    )
+    return ValueError(
+        "nothing to plot: no benchmark with a recorded size (min_bytes)"
+        + (f" matches {wanted}" if wanted else "")
+    )
+
+
+def _draw_lines(
+    lines: Sequence[Any], labels: Sequence[str], time_axes: Any, fraction_axes: Any, cmap: Any
+) -> float:
+    """Each series on both panels; the highest fraction of copy bandwidth (at least 1)."""
+    highest = 1.0
+    for index, (line, label) in enumerate(zip(lines, labels, strict=True)):
+        style = {
+            "color": cmap(index % cmap.N),
+            "marker": MARKERS[index % len(MARKERS)],
+            "markersize": 5,
+            "linewidth": 1.4,
+            "label": label,
+        }
+        sizes = [p[0] for p in line.points]
+        time_axes.plot(sizes, [p[1] for p in line.points], **style)
+        known = [(p[0], p[2]) for p in line.points if p[2] is not None]
+        if known:
+            fraction_axes.plot([k[0] for k in known], [k[1] for k in known], **style)
+            highest = max(highest, *(k[1] for k in known))
+    return highest
+
+
+def _label_axes(time_axes: Any, fraction_axes: Any, highest: float) -> None:
+    time_axes.set_xscale("log")
+    time_axes.set_yscale("log")
+    time_axes.set_xlabel("problem size: fewest bytes moved per call")
+    time_axes.set_ylabel("median time per call (s)")
+    time_axes.set_title("median time")
+    fraction_axes.set_xscale("log")
+    fraction_axes.set_ylim(0, highest * 1.08)
+    fraction_axes.axhline(1.0, color="0.4", linestyle="--", linewidth=1)
+    fraction_axes.set_xlabel("problem size: fewest bytes moved per call")
+    fraction_axes.set_ylabel("achieved bandwidth / copy bandwidth")
+    fraction_axes.set_title("fraction of copy bandwidth (1 = as fast as a copy)")
+    for axes in (time_axes, fraction_axes):
+        axes.grid(True, which="major", alpha=0.3)
+        axes.grid(True, which="minor", alpha=0.1)
+
+
 def plot(
     runs: Sequence[BenchRun],
     output: Path,
@@ -148,51 +200,15 @@ def plot(
     Figure, FigureCanvasAgg, colormaps = _import_matplotlib()
     lines = series(runs, mode=mode, device=device, dtype=dtype)
     if not lines:
-        wanted = ", ".join(
-            f"{name}={value}"
-            for name, value in (("mode", mode), ("device", device), ("dtype", dtype))
-            if value is not None
-        )
-        raise ValueError(
-            "nothing to plot: no benchmark with a recorded size (min_bytes)"
-            + (f" matches {wanted}" if wanted else "")
-        )
+        raise _nothing_to_plot(mode, device, dtype)
     labels, common = _labels(lines)
 
     figure = Figure(figsize=(13, 5.5), layout="constrained")
     FigureCanvasAgg(figure)  # render with Agg, whatever pyplot's backend is
     time_axes, fraction_axes = figure.subplots(1, 2)
     cmap = colormaps["tab10" if len(lines) <= 10 else "tab20"]
-    highest = 1.0
-    for index, (line, label) in enumerate(zip(lines, labels, strict=True)):
-        style = {
-            "color": cmap(index % cmap.N),
-            "marker": MARKERS[index % len(MARKERS)],
-            "markersize": 5,
-            "linewidth": 1.4,
-            "label": label,
-        }
-        sizes = [p[0] for p in line.points]
-        time_axes.plot(sizes, [p[1] for p in line.points], **style)
-        known = [(p[0], p[2]) for p in line.points if p[2] is not None]
-        if known:
-            fraction_axes.plot([k[0] for k in known], [k[1] for k in known], **style)
-            highest = max(highest, *(k[1] for k in known))
-
-    time_axes.set_xscale("log")
-    time_axes.set_yscale("log")
-    time_axes.set_xlabel("problem size: fewest bytes moved per call")
-    time_axes.set_ylabel("median time per call (s)")
-    time_axes.set_title("median time")
-    fraction_axes.set_xscale("log")
-    fraction_axes.set_ylim(0, highest * 1.08)
-    fraction_axes.axhline(1.0, color="0.4", linestyle="--", linewidth=1)
-    fraction_axes.set_xlabel("problem size: fewest bytes moved per call")
-    fraction_axes.set_ylabel("achieved bandwidth / copy bandwidth")
-    fraction_axes.set_title("fraction of copy bandwidth (1 = as fast as a copy)")
-    for axes in (time_axes, fraction_axes):
-        axes.grid(True, which="major", alpha=0.3)
-        axes.grid(True, which="minor", alpha=0.1)
+    highest = _draw_lines(lines, labels, time_axes, fraction_axes, cmap)
+    _label_axes(time_axes, fraction_axes, highest)
 
     title = f"Loss benchmarks on {_device_kinds(runs)}"
     if common:
@@ -253,17 +269,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Plot median time and fraction of copy bandwidth against problem size.",
     )
-    add_arguments(parser)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return run(build_parser().parse_args(argv))
+    return run(add_arguments(parser).parse_args(argv))
 
 
 if __name__ == "__main__":

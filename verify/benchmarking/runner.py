@@ -15,8 +15,8 @@ from typing import Any
 import torch
 
 from verify.benchmarking import timing
-from verify.benchmarking.cases import Case, min_bytes, tensor_bytes
 from verify.benchmarking.machine import CopyBandwidth
+from verify.benchmarking.workloads import Case, min_bytes, tensor_bytes
 
 
 def timer_name(device: str) -> str:

@@ -1,6 +1,6 @@
 """Diagnosis: which known convention a deviating implementation follows instead.
 
-Each suite lists *variants* (``verify.suites.Variant``): conventions that differ from the
+Each contract lists *variants* (``verify.contracts.Variant``): conventions that differ from the
 contract, such as 'sum instead of mean' or label smoothing spread over the C−1 other classes.
 The implementation's value is taken on the counterexample and on further draws of the same
 check; a variant is named when it disagrees with the contract on at least one of them and the
@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from verify import devices
 from verify.conformance.evaluation import Caller, Target, oracle_inputs, rounded_case, tensors
+from verify.contracts import Variant
 from verify.strategies import LossCase
-from verify.suites import Variant
 from verify.tolerances import compare
 
 CONFIRMATIONS = 8  # further draws a variant must also explain
@@ -49,7 +49,7 @@ def _explains(
     if got is None:
         return None
     ref = rounded_case(case, dtype)
-    bounds = target.suite.bounds(ref, ref.scores).value
+    bounds = target.matrix.bounds(ref, ref.scores).value
     expected = target.contract.reference(*oracle_inputs(ref), **ref.params)
     with np.errstate(all="ignore"):
         value = np.asarray(variant.value(ref), dtype=np.float64)
@@ -81,7 +81,7 @@ def diagnose(
     cases = [case, *_sample(strategy, CONFIRMATIONS)]
     outputs = [_output(caller, c, dtype) for c in cases]
     found = []
-    for variant in target.suite.variants:
+    for variant in target.matrix.variants:
         verdicts = [
             _explains(target, variant, c, got, dtype) for c, got in zip(cases, outputs, strict=True)
         ]

@@ -76,20 +76,20 @@ class Engine:
         return result
 
     def _dispatch(self, planned: PlannedCheck) -> CheckResult:
-        suite, dtype, device = self.target.suite, planned.torch_dtype, planned.device
+        matrix, dtype, device = self.target.matrix, planned.torch_dtype, planned.device
         if planned.kind == "edge":
-            edge = next(e for e in suite.edges() if e.name == planned.edge)
+            edge = next(e for e in matrix.edges() if e.name == planned.edge)
             return self._search(planned, st.just(edge.case), self._values_check(planned), 1)
         if planned.kind == "gradcheck":
-            strategy = suite.smooth_cases(dtype)
+            strategy = matrix.smooth_cases(dtype)
 
             def consistent(case: LossCase) -> None:
                 assert_consistent_gradient(self.caller, self.target, case, device, dtype)
 
             return self._search(planned, strategy, consistent, GRADCHECK_EXAMPLES)
         kinds = frozenset(f for f in planned.features if not f.startswith("reduction="))
-        reduction = planned.reduction or suite.core_reduction
-        strategy = suite.cases(dtype, kinds, reduction)
+        reduction = planned.reduction or matrix.core_reduction
+        strategy = matrix.cases(dtype, kinds, reduction)
         return self._search(planned, strategy, self._values_check(planned))
 
     def _values_check(self, planned: PlannedCheck) -> Callable[[LossCase], None]:
@@ -106,7 +106,7 @@ class Engine:
         """The decline ``error`` expresses, or None when it is a plain error."""
         features = [f for f in planned.features if f not in self.declared]
         if isinstance(error, TypeError) and (match := _KEYWORD.search(str(error))):
-            named = [f for f in features if self.target.suite.feature(f).param == match[1]]
+            named = [f for f in features if self.target.matrix.feature(f).param == match[1]]
             return Declined(_first_line(error), named[0]) if named else None
         refused = isinstance(error, ValueError | AssertionError) and not isinstance(
             error, Deviation

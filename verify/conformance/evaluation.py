@@ -8,7 +8,7 @@ error of the check (the worker lives on), and compares global torch state before
 ``evaluate`` hands the implementation the very tensors it then inspects, so a loss that writes
 into its caller's input, target or weight (as some fused kernels write the gradient into the
 logits) is caught; ``assert_matches`` compares value and gradient with the oracle under the
-suite's bounds; ``assert_consistent_gradient`` compares the gradient with finite differences of
+contract's bounds; ``assert_consistent_gradient`` compares the gradient with finite differences of
 the implementation's own values, with one backward pass per forward (so compiled functions and
 ``autograd.Function``\\ s without double backward can be checked).
 """
@@ -28,7 +28,6 @@ from verify.conformance import state
 from verify.conformance.reproduction import counterexample
 from verify.devices import dtype_name, params_rounded, params_to_device, rounded, to_device
 from verify.strategies import LossCase
-from verify.suites import Suite
 from verify.tolerances import FD_STEP, FD_TOLERANCE, compare, describe
 
 
@@ -96,11 +95,15 @@ def _describe_abort(error: BaseException) -> str:
 
 @dataclass(frozen=True)
 class Target:
-    """What a check compares against: the contract, its suite, and the name in reports."""
+    """What a check compares against: the contract (its feature matrix), and the name in
+    reports."""
 
     name: str
     contract: contracts.Contract
-    suite: Suite
+
+    @property
+    def matrix(self) -> contracts.FeatureMatrix:
+        return self.contract.conformance
 
 
 def tensors(case: LossCase, device: str, dtype: torch.dtype) -> tuple[list[Any], dict[str, Any]]:
@@ -218,13 +221,13 @@ def assert_matches(
     dtype: torch.dtype,
     layout: str = "contiguous",
 ) -> None:
-    """Value and gradient on ``case`` match the oracle within the suite's bounds."""
+    """Value and gradient on ``case`` match the oracle within the contract's bounds."""
     value, grad = evaluate(caller, case, device, dtype, layout)
     ref = rounded_case(case, dtype)
     contract = target.contract
     expected = contract.reference(*oracle_inputs(ref), **ref.params)
     expected_grad = contract.gradient(*oracle_inputs(ref), ref.cotangent, **ref.params)
-    bounds = target.suite.bounds(ref, ref.scores)
+    bounds = target.matrix.bounds(ref, ref.scores)
     for what, got, want, kwargs in (
         ("value", value, expected, bounds.value),
         ("gradient", grad, expected_grad, bounds.gradient),

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import torch
 
+from verify.contracts import FeatureMatrix
 from verify.devices import dtype_name
-from verify.suites import Suite
 
 
 @dataclass(frozen=True)
@@ -39,15 +39,15 @@ class PlannedCheck:
         return getattr(torch, self.dtype)
 
 
-def _values(suite: Suite, where: str, device: str, dtype: str) -> list[PlannedCheck]:
+def _values(matrix: FeatureMatrix, where: str, device: str, dtype: str) -> list[PlannedCheck]:
     checks = [
-        PlannedCheck(f"values[core]{where}", "values", device, dtype, (), suite.core_reduction)
+        PlannedCheck(f"values[core]{where}", "values", device, dtype, (), matrix.core_reduction)
     ]
-    for feature in suite.features:
+    for feature in matrix.features:
         reduction = (
             feature.name.split("=")[1]
             if feature.name.startswith("reduction=")
-            else suite.core_reduction
+            else matrix.core_reduction
         )
         checks.append(
             PlannedCheck(
@@ -62,14 +62,14 @@ def _values(suite: Suite, where: str, device: str, dtype: str) -> list[PlannedCh
     return checks
 
 
-def plan(suite: Suite, device: str, dtype: torch.dtype) -> list[PlannedCheck]:
-    """Every check of ``suite`` on one device and dtype, in the order they run."""
+def plan(matrix: FeatureMatrix, device: str, dtype: torch.dtype) -> list[PlannedCheck]:
+    """Every check of ``matrix`` on one device and dtype, in the order they run."""
     name = dtype_name(dtype)
     where = f"@{device}/{name}"
-    checks = _values(suite, where, device, name)
+    checks = _values(matrix, where, device, name)
     checks += [
         PlannedCheck(f"edge[{e.name}]{where}", "edge", device, name, e.features, edge=e.name)
-        for e in suite.edges()
+        for e in matrix.edges()
     ]
     checks.append(PlannedCheck(f"non_contiguous{where}", "non_contiguous", device, name))
     if dtype == torch.float64:

@@ -25,8 +25,8 @@ from verify.conformance.known_deviations import KnownDeviation, apply_known_devi
 from verify.conformance.plan import PlannedCheck, plan
 from verify.conformance.results import CheckResult, Report, target_name, verdict
 from verify.conformance.worker import Job, LoadError, run_in_workers
+from verify.contracts import FeatureMatrix
 from verify.devices import dtype_name
-from verify.suites import SUITES, Suite
 
 DEFAULT_CALL_TIMEOUT_S = 120.0  # torch.compile's first call took 70 s on a busy 2-core machine
 CLAIMS_LIMIT_S = 600.0  # the claim stage in all (or five call timeouts, if longer)
@@ -64,7 +64,7 @@ def _claim_target(reference: tuple[str, Any] | None, fn: Any) -> str | None:
 
 def _in_process(fn: Any, job: Job, on_begin: Any) -> list[CheckResult]:
     impl = contracts.as_implementation(fn, job.name)
-    target = Target(job.name, contracts.get(job.contract), SUITES[job.contract])
+    target = Target(job.name, contracts.get(job.contract))
     engine = Engine(Caller(impl, Clock()), target, job.profile, job.declared, job.known)
     results = []
     for index, planned in enumerate(job.checks):
@@ -97,12 +97,12 @@ def check(
     ``known_deviations``: entries of ``read_known_deviations``, or ``{pattern: reason}``.
     ``progress``: a ``verify.progress.Progress``. LoadError when a worker cannot load ``fn``.
     """
-    suite, dtypes = SUITES[contract], tuple(dtypes)
+    matrix, dtypes = contracts.get(contract).conformance, tuple(dtypes)
     if isinstance(known_deviations, Mapping):  # {pattern: reason}, unscoped
         known_deviations = [KnownDeviation(p, (), r) for p, r in known_deviations.items()]
     name = target or (fn if isinstance(fn, str) else target_name(fn))
     report = Report(name, contract)
-    planned, present = _plan(suite, tuple(devices_), dtypes, report)
+    planned, present = _plan(matrix, tuple(devices_), dtypes, report)
     reference = _reference(fn)
     if isolate is None:
         isolate = reference is not None and not _is_torch_builtin(fn, contract)
@@ -133,11 +133,14 @@ def check(
         raise
     if claim_run is not None:
         report.checks += _finish_claims(claim_run, call_timeout, declined, report, progress)
-    return _conclude(report, suite, declined, known_deviations)
+    return _conclude(report, matrix, declined, known_deviations)
 
 
 def _plan(
-    suite: Suite, devices_: tuple[str, ...], dtypes: tuple[torch.dtype, ...], report: Report
+    matrix: FeatureMatrix,
+    devices_: tuple[str, ...],
+    dtypes: tuple[torch.dtype, ...],
+    report: Report,
 ) -> tuple[list[PlannedCheck], tuple[str, ...]]:
     """Every check on the present devices, and those devices; absent ones skipped in
     ``report``."""
@@ -151,7 +154,7 @@ def _plan(
             continue
         present.append(device)
         for dtype in dtypes:
-            planned += plan(suite, device, dtype)
+            planned += plan(matrix, device, dtype)
     return planned, tuple(present)
 
 
@@ -211,12 +214,12 @@ def _finish_claims(
 
 def _conclude(
     report: Report,
-    suite: Suite,
+    matrix: FeatureMatrix,
     declined: set[str],
     known_deviations: Iterable[KnownDeviation] | None,
 ) -> Report:
     report.unsupported = sorted(declined)
-    report.exercised = ["core"] + [f.name for f in suite.features if f.name not in declined]
+    report.exercised = ["core"] + [f.name for f in matrix.features if f.name not in declined]
     for result in report.checks:
         for description in result.diagnosis:
             line = f"{result.name}: matches the reference with {description}"

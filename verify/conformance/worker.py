@@ -98,9 +98,8 @@ def _engine(job: Job, fn: Any, clock: SharedClock) -> Any:
     from verify import contracts
     from verify.conformance.engine import Engine
     from verify.conformance.evaluation import Caller, Target
-    from verify.suites import SUITES
 
-    target = Target(job.name, contracts.get(job.contract), SUITES[job.contract])
+    target = Target(job.name, contracts.get(job.contract))
     caller = Caller(contracts.as_implementation(fn, job.name), clock)
     return Engine(caller, target, job.profile, job.declared, job.known, set(job.declined))
 

@@ -1,4 +1,4 @@
-"""The benchmark results table (``verify.benchmarking.summary``) and picture (``plot``)."""
+"""The benchmark results table (``verify.benchmarking.bench_table``) and picture (``plot``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from verify.benchmarking import bench_table
 from verify.benchmarking import plot as bench_plot
-from verify.benchmarking import summary
 from verify.benchmarking.records import BenchRecord, load_run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -106,7 +106,7 @@ def table_rows(markdown: str) -> list[list[str]]:
 
 
 def column(name: str) -> int:
-    return summary.HEADER.index(name)
+    return bench_table.HEADER.index(name)
 
 
 # --- formatting -------------------------------------------------------------------------------
@@ -125,17 +125,17 @@ def column(name: str) -> int:
     ],
 )
 def test_durations_are_shown_in_adaptive_units(seconds, text):
-    assert summary.format_seconds(seconds) == text
+    assert bench_table.format_seconds(seconds) == text
 
 
 def test_percentages_and_bandwidths_are_formatted():
-    assert summary.format_fraction(0.4567) == "45.7%"
-    assert summary.format_fraction(1.0) == "100.0%"
-    assert summary.format_fraction(0.0037) == "0.37%"
-    assert summary.format_gbps(1234.5) == "1234"
-    assert summary.format_gbps(12.345) == "12.3"
-    assert summary.format_bytes(4_000_000) == "4.00 MB"
-    assert summary.format_bytes(512) == "512 B"
+    assert bench_table.format_fraction(0.4567) == "45.7%"
+    assert bench_table.format_fraction(1.0) == "100.0%"
+    assert bench_table.format_fraction(0.0037) == "0.37%"
+    assert bench_table.format_gbps(1234.5) == "1234"
+    assert bench_table.format_gbps(12.345) == "12.3"
+    assert bench_table.format_bytes(4_000_000) == "4.00 MB"
+    assert bench_table.format_bytes(512) == "512 B"
 
 
 # --- the table --------------------------------------------------------------------------------
@@ -143,9 +143,9 @@ def test_percentages_and_bandwidths_are_formatted():
 
 def test_the_table_has_one_sorted_row_per_benchmark(tmp_path):
     run = load_run(synthetic(tmp_path / "run.json"))
-    rows = table_rows(summary.markdown_table(run.records))
+    rows = table_rows(bench_table.markdown_table(run.records))
     assert len(rows) == len(run.records) == 8
-    assert all(len(r) == len(summary.HEADER) for r in rows)
+    assert all(len(r) == len(bench_table.HEADER) for r in rows)
     order = [
         (r[column("loss")], r[column("device")], r[column("mode")], r[column("shape")])
         for r in rows
@@ -164,7 +164,7 @@ def test_the_table_has_one_sorted_row_per_benchmark(tmp_path):
 
 def test_a_row_shows_time_bandwidth_fraction_and_memory(tmp_path):
     run = load_run(synthetic(tmp_path / "run.json"))
-    rows = table_rows(summary.markdown_table(run.records))
+    rows = table_rows(bench_table.markdown_table(run.records))
     large = rows[6]  # mse, cuda, forward, 10^8 elements: 400 MB in 2.5 ms
     assert large[column("median")] == "2.50 ms"
     assert large[column("min bytes")] == "400 MB"
@@ -192,28 +192,28 @@ def test_missing_fields_degrade_to_what_is_known(tmp_path):
         machine_info={},
     )
     run = load_run(path)
-    rows = table_rows(summary.markdown_table(run.records))
+    rows = table_rows(bench_table.markdown_table(run.records))
     huber, plain = rows
     assert plain[column("loss")] == "test_plain"
     assert plain[column("median")] == "300 ns"
-    assert all(plain[column(c)] == "—" for c in summary.HEADER if c not in ("loss", "median"))
+    assert all(plain[column(c)] == "—" for c in bench_table.HEADER if c not in ("loss", "median"))
     # achieved GB/s and the fraction are derived from min bytes, the median and the copy GB/s
     assert huber[column("achieved GB/s")] == "200"
     assert huber[column("% of copy")] == "20.0%"
     assert huber[column("peak mem / input")] == "—"
     assert huber[column("dtype")] == "—"
-    assert summary.machine_header({}) == "**Machine:** not recorded.\n"
-    document = summary.render(run)
+    assert bench_table.machine_header({}) == "**Machine:** not recorded.\n"
+    document = bench_table.render(run)
     assert "| test_plain |" in document
 
 
 def test_pipes_in_cells_are_escaped():
     record = BenchRecord("t", "t", 1e-3, (), {"loss": "a|b"})
-    assert "a\\|b" in summary.markdown_table([record])
+    assert "a\\|b" in bench_table.markdown_table([record])
 
 
 def test_the_machine_header_names_the_machine():
-    header = summary.machine_header(MACHINE)
+    header = bench_table.machine_header(MACHINE)
     for text in (
         "`cuda-Example-GPU`",
         "GPU Example GPU (driver 555.42)",
@@ -223,7 +223,7 @@ def test_the_machine_header_names_the_machine():
     ):
         assert text in header
     assert "\n" not in header.rstrip("\n")
-    cpu_only = summary.machine_header({"cpu_model": "Laptop CPU", "torch_version": "2.13.0"})
+    cpu_only = bench_table.machine_header({"cpu_model": "Laptop CPU", "torch_version": "2.13.0"})
     assert cpu_only == "**Machine:** CPU Laptop CPU · torch 2.13.0.\n"
 
 
@@ -232,7 +232,7 @@ def test_render_is_a_full_document_and_takes_copy_bandwidth_from_records(tmp_pat
     path = synthetic(tmp_path / "run.json")
     document = json.loads(path.read_text())
     write(path, document["benchmarks"], machine_info=info)
-    text = summary.render(load_run(path))
+    text = bench_table.render(load_run(path))
     assert text.startswith("# Loss benchmarks\n")
     assert "copy bandwidth: cpu 20.0 GB/s, cuda 3000 GB/s" in text
     assert "8 benchmarks from `run.json`" in text
@@ -245,15 +245,15 @@ def test_render_is_a_full_document_and_takes_copy_bandwidth_from_records(tmp_pat
 def test_bench_table_writes_the_file(tmp_path, capsys):
     results = synthetic(tmp_path / "run.json")
     output = tmp_path / "table.md"
-    assert summary.main([str(results), "-o", str(output)]) == 0
-    assert output.read_text() == summary.render(load_run(results))
+    assert bench_table.main([str(results), "-o", str(output)]) == 0
+    assert output.read_text() == bench_table.render(load_run(results))
     assert capsys.readouterr().err == ""
 
 
 def test_bench_table_prints_to_stdout(tmp_path, capsys):
     results = synthetic(tmp_path / "run.json")
-    assert summary.main([str(results)]) == 0
-    assert capsys.readouterr().out == summary.render(load_run(results))
+    assert bench_table.main([str(results)]) == 0
+    assert capsys.readouterr().out == bench_table.render(load_run(results))
 
 
 @pytest.mark.parametrize(
@@ -264,7 +264,7 @@ def test_bench_table_prints_to_stdout(tmp_path, capsys):
 def test_bench_table_rejects_a_bad_file_in_one_line(tmp_path, capsys, content):
     results = tmp_path / "bad.json"
     results.write_text(content)
-    assert summary.main([str(results)]) == 2
+    assert bench_table.main([str(results)]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("verify bench-table: error: ")
@@ -272,7 +272,7 @@ def test_bench_table_rejects_a_bad_file_in_one_line(tmp_path, capsys, content):
 
 
 def test_bench_table_rejects_a_missing_file(tmp_path, capsys):
-    assert summary.main([str(tmp_path / "absent.json")]) == 2
+    assert bench_table.main([str(tmp_path / "absent.json")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("verify bench-table: error: cannot read benchmark results")
     assert err.count("\n") == 1
@@ -283,9 +283,9 @@ def test_the_arguments_can_live_under_another_parser(tmp_path, capsys):
 
     parser = argparse.ArgumentParser(prog="verify")
     commands = parser.add_subparsers(dest="command")
-    summary.add_arguments(commands.add_parser("bench-table"))
+    bench_table.add_arguments(commands.add_parser("bench-table"))
     args = parser.parse_args(["bench-table", str(tmp_path / "absent.json")])
-    assert summary.run(args) == 2
+    assert bench_table.run(args) == 2
     assert capsys.readouterr().err.startswith("verify bench-table: error: ")
 
 

@@ -1,0 +1,165 @@
+"""sigmoid_focal_loss: α_t·(1 − p_t)^γ·BCEWithLogits(x, y) (Lin et al. 2017; torchvision's
+signature). torch has no built-in: the benchmarks time the torchvision-style composition."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from hypothesis import strategies as st
+
+from verify import strategies as vs
+from verify.benchmarking import workloads as w
+from verify.contracts.contract import (
+    Bounds,
+    Contract,
+    Edge,
+    Feature,
+    FeatureMatrix,
+    Param,
+    Variant,
+)
+from verify.contracts.families.binary import SOFT_TARGETS_FEATURE
+from verify.contracts.families.reduction import (
+    empty_batches,
+    not_applicable,
+    output_shape,
+    reduction_params,
+    with_params,
+)
+from verify.oracles import focal
+from verify.oracles.reduction import REDUCTIONS
+from verify.strategies import LossCase
+from verify.tolerances import logsumexp_condition, loss_scale
+
+
+def torchvision_style_sigmoid_focal_loss(
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    reduction: str = "none",
+) -> torch.Tensor:
+    """The sigmoid focal loss (Lin et al., 2017) in composed torch ops, as torchvision.ops
+    writes it: the form detection code benchmarks against, since torch has no built-in.
+    FL = α_t·(1 − p_t)^γ·BCE(x, y). ``tests/test_check.py`` holds it to the contract: it
+    conforms except for NaN gradients when γ < 1 (the benchmarks use γ = 2)."""
+    p = torch.sigmoid(inputs)
+    bce = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+    p_t = p * targets + (1 - p) * (1 - targets)
+    loss = bce * (1 - p_t) ** gamma
+    if alpha >= 0:
+        loss = (alpha * targets + (1 - alpha) * (1 - targets)) * loss
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+@st.composite
+def _cases(
+    draw: st.DrawFn, dtype: torch.dtype, features: frozenset[str], reduction: str
+) -> LossCase:
+    shape = (draw(st.integers(1, 5)), draw(st.integers(1, 4)))
+    params = reduction_params(reduction, default="none")
+    if "alpha" in features:
+        params["alpha"] = draw(st.floats(0.0, 1.0) | st.just(-1.0))
+    if "gamma" in features:
+        params["gamma"] = draw(st.floats(0.0, 5.0))
+    return LossCase(
+        draw(vs.logits(shape, min(vs.logit_bound(dtype), 100.0))),
+        draw(vs.binary_targets(shape, soft="soft_targets" in features)),
+        params,
+        draw(vs.cotangents(output_shape(shape, reduction))),
+    )
+
+
+def _bounds(case: LossCase, logits: np.ndarray) -> Bounds:
+    terms = max(logits.size, 1)
+    condition = logsumexp_condition(np.stack([np.zeros_like(logits), logits], axis=1))
+    bound = focal.sigmoid_focal_loss_gradient_bound(
+        logits, case.target, case.cotangent, **case.params
+    )
+    reduction = case.params.get("reduction", "none")
+    return Bounds(
+        value={
+            "terms": terms,
+            "condition": condition,
+            "pointwise": True,
+            "scale": loss_scale(reduction, logits.size),
+        },
+        gradient={"terms": terms, "condition": condition, "scale": bound},
+    )
+
+
+def _alpha_swapped(case: LossCase) -> np.ndarray:
+    alpha = case.params.get("alpha", 0.25)
+    if alpha < 0 or alpha == 0.5:
+        return not_applicable()
+    params = with_params(case.params, alpha=1 - alpha)
+    return focal.sigmoid_focal_loss(case.scores, case.target, **params)
+
+
+def _without_alpha(case: LossCase) -> np.ndarray:
+    params = with_params(case.params, alpha=-1.0)
+    return focal.sigmoid_focal_loss(case.scores, case.target, **params)
+
+
+def _edges() -> list[Edge]:
+    return [
+        *empty_batches(np.zeros((2, 3)), np.zeros((2, 3)), default="none"),
+        # (1 − p_t)^γ with 0 < γ < 1 has an infinite derivative where p_t rounds to 1; the
+        # loss's gradient there is finite (tiny). Computed in probability space it is NaN.
+        Edge(
+            "saturated logits, γ = 0.5",
+            LossCase(np.array([[40.0, -40.0]]), np.array([[1.0, 0.0]]), {"gamma": 0.5}),
+            ("gamma",),
+        ),
+    ]
+
+
+CONFORMANCE = FeatureMatrix(
+    (
+        Feature("reduction=mean", "mean over every element", "reduction"),
+        Feature("reduction=sum", "summed loss", "reduction"),
+        Feature("alpha", "α in [0, 1], or < 0 to disable", "alpha"),
+        Feature("gamma", "γ in [0, 5]", "gamma"),
+        SOFT_TARGETS_FEATURE,
+    ),
+    _cases,
+    _bounds,
+    variants=(
+        Variant("α applied to the negative class (α_t swapped)", _alpha_swapped),
+        Variant("α ignored (α_t = 1)", _without_alpha),
+    ),
+    edges=_edges,
+    core_reduction="none",
+)
+
+CONTRACT = Contract(
+    name="sigmoid_focal_loss",
+    summary="α_t·(1 − p_t)^γ·BCEWithLogits(x, y) (Lin et al. 2017; torchvision's signature)",
+    reference=focal.sigmoid_focal_loss,
+    gradient=focal.sigmoid_focal_loss_vjp,
+    params=(
+        Param("alpha", 0.25, "α_t = α for positives, 1 − α for negatives; < 0 disables"),
+        Param("gamma", 2.0, "a float ≥ 0"),
+        Param("reduction", "none", "one of 'none', 'mean', 'sum'", REDUCTIONS),
+    ),
+    input_kinds=("logits and targets in [0, 1] of the same shape",),
+    implementations=(),
+    without_torch_form="torch has none; torchvision.ops.sigmoid_focal_loss is one to check",
+    conformance=CONFORMANCE,
+    benchmark_cases=tuple(
+        w.Case(
+            "sigmoid_focal_loss",
+            workload,
+            w.logits_and_binary_targets,
+            "alpha=0.25,gamma=2",
+            {"alpha": 0.25, "gamma": 2.0, "reduction": "mean"},
+        )
+        for workload in (w.DETECTION, w.SEGMENTATION)
+    ),
+    benchmark_builtin=torchvision_style_sigmoid_focal_loss,
+)
