@@ -39,24 +39,21 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import special
-from torch import nn
 
 from verify import oracles, recording
 from verify import strategies as vs
 from verify.autodiff import assert_value_and_gradient, call_or_skip, value_and_grad
 from verify.checks import check, check_gradients
-from verify.contracts import as_implementation
+from verify.contracts import as_implementation, class_forms
+from verify.contracts.families.binary import BCE_GRADIENT_MARGIN, binary_shapes, element_weights
 from verify.devices import (
     dtype_name,
     params_rounded,
@@ -66,7 +63,6 @@ from verify.devices import (
     to_numpy,
 )
 from verify.oracles import epsilon_bce
-from verify.oracles.divergence import KL_REDUCTIONS
 from verify.oracles.reduction import REDUCTIONS, expand_cotangent
 from verify.tolerances import (
     assert_close,
@@ -78,35 +74,8 @@ from verify.tolerances import (
     tolerance,
 )
 
-BCE_GRADIENT_MARGIN = 2e-12  # p·(1 − p) ≥ 1e-12: where BCELoss's backward is not capped
-
-
 # ---------------------------------------------------------------------------------------------
 # Shared strategies for the binary specs
-
-
-@st.composite
-def binary_shapes(draw, *, min_n: int = 0, max_n: int = 5) -> tuple[int, ...]:
-    """(N,), (N, C) or (N, C, d): shapes binary losses take elementwise; N ≥ min_n (0 allowed)."""
-    return draw(
-        st.one_of(
-            st.tuples(st.integers(min_n, max_n)),
-            vs.shapes(min_n=min_n, max_n=max_n, min_c=1, max_c=4, max_kdims=1, max_side=3),
-        )
-    )
-
-
-@st.composite
-def element_weights(draw, shape: tuple[int, ...]) -> np.ndarray:
-    """Positive weights (1e-2 to 1e2) of a shape that broadcasts to ``shape``.
-
-    The full shape, a trailing suffix of it, any of those axes collapsed to 1, or a scalar:
-    every way ``weight`` may be given to BCELoss and BCEWithLogitsLoss.
-    """
-    kept = draw(st.integers(0, len(shape)))
-    suffix = tuple(draw(st.sampled_from([size, 1])) for size in shape[len(shape) - kept :])
-    exponents = draw(hnp.arrays(np.float64, suffix, elements=st.floats(-2.0, 2.0)))
-    return np.array(10.0**exponents)  # a 0-d array, not a NumPy scalar, for ()
 
 
 @st.composite
@@ -820,116 +789,9 @@ def test_bce5_published_example(
 # BCE-6: every loss's class form equals its functional form
 
 
-@dataclass(frozen=True)
-class FormCase:
-    """Inputs (the first is differentiated), constructor/keyword params except the reduction,
-    and the shape of the unreduced output (for the cotangents)."""
-
-    inputs: tuple[np.ndarray, ...]
-    params: dict[str, Any]
-    output_shape: tuple[int, ...]
-
-
-@st.composite
-def bce_form_cases(draw, dtype):
-    case = draw(binary_cases(dtype, "none", logits=False))
-    params = {k: v for k, v in case.params.items() if k != "reduction"}
-    return FormCase((case.scores, case.target), params, case.scores.shape)
-
-
-@st.composite
-def bce_with_logits_form_cases(draw, dtype):
-    case = draw(binary_cases(dtype, "none", logits=True))
-    params = {k: v for k, v in case.params.items() if k != "reduction"}
-    if case.scores.ndim and draw(st.booleans()):
-        params["pos_weight"] = draw(vs.class_weights(case.scores.shape[-1]))
-    return FormCase((case.scores, case.target), params, case.scores.shape)
-
-
-def _positions(scores: np.ndarray) -> tuple[int, ...]:
-    return (scores.shape[0], *scores.shape[2:])
-
-
-@st.composite
-def cross_entropy_form_cases(draw, dtype):
-    case = draw(vs.classification_cases(dtype, max_kdims=1))
-    params = {k: v for k, v in case.params.items() if k != "reduction"}
-    params["label_smoothing"] = draw(st.just(0.0) | st.floats(0.0, 1.0))
-    target = case.target
-    if draw(st.booleans()):  # probability targets (ignore_index applies to indices only)
-        target = draw(vs.soft_targets(case.scores.shape))
-        params.pop("ignore_index", None)
-    return FormCase((case.scores, target), params, _positions(case.scores))
-
-
-@st.composite
-def nll_form_cases(draw, dtype):
-    case = draw(vs.classification_cases(dtype, max_kdims=1))
-    params = {k: v for k, v in case.params.items() if k != "reduction"}
-    return FormCase((case.scores, case.target), params, _positions(case.scores))
-
-
-@st.composite
-def kl_form_cases(draw, dtype):
-    shape = draw(vs.shapes(min_n=1, max_n=4, max_c=5, max_kdims=1, max_side=3))
-    log_input = oracles.log_softmax(draw(vs.logits(shape, 10.0)), axis=1)
-    target = oracles.softmax(draw(vs.logits(shape, 10.0)), axis=1)
-    log_target = draw(st.booleans())
-    inputs = (log_input, np.log(target) if log_target else target)
-    return FormCase(inputs, {"log_target": log_target}, shape)
-
-
-def _elementwise_pair(draw, dtype, params):
-    shape = draw(binary_shapes())
-    bound = vs.logit_bound(dtype)
-    return FormCase((draw(vs.logits(shape, bound)), draw(vs.logits(shape, bound))), params, shape)
-
-
-@st.composite
-def regression_form_cases(draw, dtype):
-    return _elementwise_pair(draw, dtype, {})
-
-
-@st.composite
-def smooth_l1_form_cases(draw, dtype):
-    return _elementwise_pair(draw, dtype, {"beta": draw(st.just(0.0) | st.floats(0.0, 10.0))})
-
-
-@st.composite
-def huber_form_cases(draw, dtype):
-    return _elementwise_pair(draw, dtype, {"delta": draw(st.just(1.0) | st.floats(1e-3, 10.0))})
-
-
-@st.composite
-def normalization_form_cases(draw, dtype):
-    shape = draw(vs.shapes(min_n=1, max_n=4, max_c=5, max_kdims=1, max_side=3))
-    dim = draw(st.integers(-len(shape), len(shape) - 1))
-    return FormCase((draw(vs.logits(shape, vs.logit_bound(dtype))),), {"dim": dim}, shape)
-
-
-NO_REDUCTION = (None,)
+# The loss's forms, form cases and reductions come from its contract (``verify.contracts``).
 CLASS_FORMS = {
-    "BCELoss": (F.binary_cross_entropy, nn.BCELoss, bce_form_cases, REDUCTIONS),
-    "BCEWithLogitsLoss": (
-        F.binary_cross_entropy_with_logits,
-        nn.BCEWithLogitsLoss,
-        bce_with_logits_form_cases,
-        REDUCTIONS,
-    ),
-    "CrossEntropyLoss": (
-        F.cross_entropy,
-        nn.CrossEntropyLoss,
-        cross_entropy_form_cases,
-        REDUCTIONS,
-    ),
-    "NLLLoss": (F.nll_loss, nn.NLLLoss, nll_form_cases, REDUCTIONS),
-    "KLDivLoss": (F.kl_div, nn.KLDivLoss, kl_form_cases, KL_REDUCTIONS),
-    "MSELoss": (F.mse_loss, nn.MSELoss, regression_form_cases, REDUCTIONS),
-    "L1Loss": (F.l1_loss, nn.L1Loss, regression_form_cases, REDUCTIONS),
-    "SmoothL1Loss": (F.smooth_l1_loss, nn.SmoothL1Loss, smooth_l1_form_cases, REDUCTIONS),
-    "HuberLoss": (F.huber_loss, nn.HuberLoss, huber_form_cases, REDUCTIONS),
-    "LogSoftmax": (F.log_softmax, nn.LogSoftmax, normalization_form_cases, NO_REDUCTION),
-    "Softmax": (F.softmax, nn.Softmax, normalization_form_cases, NO_REDUCTION),
+    f.module.__name__: (f.functional, f.module, f.cases, f.reductions) for f in class_forms()
 }
 
 

@@ -14,8 +14,8 @@ import torch.nn.functional as F
 
 from verify import assert_conforms, check, check_report, cli, conformance
 from verify.contracts import CONTRACTS
-from verify.contracts.sigmoid_focal_loss import torchvision_style_sigmoid_focal_loss
 from verify.loading import load_target
+from verify.stand_ins import torchvision_sigmoid_focal_loss
 
 ROOT = Path(__file__).parents[1]
 EXAMPLES = ROOT / "examples"
@@ -75,7 +75,7 @@ def test_examples_get_their_verdict_and_diagnosis(target, contract, verdict, dia
 
 def alpha_on_negatives(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):
     swapped = 1 - alpha if alpha >= 0 else alpha
-    return torchvision_style_sigmoid_focal_loss(inputs, targets, swapped, gamma, reduction)
+    return torchvision_sigmoid_focal_loss(inputs, targets, swapped, gamma, reduction)
 
 
 def smooth_l1_without_inverse_beta(input, target, reduction="mean", beta=1.0):
@@ -92,7 +92,7 @@ def test_torchvision_style_focal_loss_has_nan_gradients_for_fractional_gamma():
     """A finding: (1 − p_t)^γ with γ < 1 has an infinite derivative where p_t rounds to 1, and
     autograd's inf·0 gives NaN; the true gradient there is finite (and tiny). The saturated
     edge case pins it; everything else about the torchvision form conforms."""
-    report = check(torchvision_style_sigmoid_focal_loss, "sigmoid_focal_loss", **FAST)
+    report = check(torchvision_sigmoid_focal_loss, "sigmoid_focal_loss", **FAST)
     failed = [c for c in report.checks if c.status != "passed"]
     names = {c.name for c in failed}
     assert "edge[saturated logits, γ = 0.5]@cpu/float64" in names, check_report.render_text(report)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from hypothesis import strategies as st
 
 from verify import strategies as vs
@@ -29,32 +28,9 @@ from verify.contracts.families.reduction import (
 )
 from verify.oracles import focal
 from verify.oracles.reduction import REDUCTIONS
+from verify.stand_ins import torchvision_sigmoid_focal_loss
 from verify.strategies import LossCase
 from verify.tolerances import logsumexp_condition, loss_scale
-
-
-def torchvision_style_sigmoid_focal_loss(
-    inputs: torch.Tensor,
-    targets: torch.Tensor,
-    alpha: float = 0.25,
-    gamma: float = 2.0,
-    reduction: str = "none",
-) -> torch.Tensor:
-    """The sigmoid focal loss (Lin et al., 2017) in composed torch ops, as torchvision.ops
-    writes it: the form detection code benchmarks against, since torch has no built-in.
-    FL = α_t·(1 − p_t)^γ·BCE(x, y). ``tests/test_check.py`` holds it to the contract: it
-    conforms except for NaN gradients when γ < 1 (the benchmarks use γ = 2)."""
-    p = torch.sigmoid(inputs)
-    bce = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = bce * (1 - p_t) ** gamma
-    if alpha >= 0:
-        loss = (alpha * targets + (1 - alpha) * (1 - targets)) * loss
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
 
 
 @st.composite
@@ -161,5 +137,5 @@ CONTRACT = Contract(
         )
         for workload in (w.DETECTION, w.SEGMENTATION)
     ),
-    benchmark_builtin=torchvision_style_sigmoid_focal_loss,
+    benchmark_builtin=torchvision_sigmoid_focal_loss,
 )
