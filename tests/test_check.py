@@ -370,7 +370,7 @@ def test_a_wrongly_shaped_output_is_named():
 
     report = check(flattened, "cross_entropy", **FAST)
     core = next(c for c in report.checks if c.name == "values[core]@cpu/float64")
-    assert core.status == "failed" and "shape (1,), expected ()" in core.message, core
+    assert core.status == "failed" and "got shape (1,), expected shape ()" in core.message, core
 
 
 def test_nan_for_an_empty_batch_under_sum_is_caught():

@@ -252,10 +252,9 @@ def assert_close(
     return comparison
 
 
-def _mismatch(what: str, comparison: Comparison, dtype: torch.dtype) -> str:
-    """The failure message of ``assert_close``, in the one voice of ``verify.checks``."""
-    from verify.checks import failure_message  # verify.checks builds on this module
-
+def got_and_expected(comparison: Comparison) -> tuple[str, str]:
+    """A failed comparison's "got" (the worst element, its errors) and "expected" (the
+    reference there, and the bound), for the one message voice of ``verify.checks``."""
     tol = comparison.tolerance
     got = (
         f"{comparison.actual_at_worst!r} at index {comparison.worst_index} (max abs err "
@@ -263,7 +262,14 @@ def _mismatch(what: str, comparison: Comparison, dtype: torch.dtype) -> str:
         f"{comparison.ratio:.3g}× the bound)"
     )
     expected = f"{comparison.expected_at_worst!r} (rtol={tol.rtol:.3g}, atol={tol.atol:.3g})"
-    return failure_message(what, got, expected, dtype=dtype_name(dtype))
+    return got, expected
+
+
+def _mismatch(what: str, comparison: Comparison, dtype: torch.dtype) -> str:
+    """The failure message of ``assert_close``, in the one voice of ``verify.checks``."""
+    from verify.checks import failure_message  # verify.checks builds on this module
+
+    return failure_message(what, *got_and_expected(comparison), dtype=dtype_name(dtype))
 
 
 def assert_matches_published(actual: torch.Tensor | float, published: str, *, what: str) -> None:

@@ -20,9 +20,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
 
+from verify import checks
 from verify.conformance.diagnosis import diagnose
 from verify.conformance.evaluation import (
     Aborted,
@@ -84,7 +86,8 @@ class Engine:
             strategy = matrix.smooth_cases(dtype)
 
             def consistent(case: LossCase) -> None:
-                assert_consistent_gradient(self.caller, self.target, case, device, dtype)
+                with checks.running(self._context(case, planned)):
+                    assert_consistent_gradient(self.caller, self.target, case, device, dtype)
 
             return self._search(planned, strategy, consistent, GRADCHECK_EXAMPLES)
         kinds = frozenset(f for f in planned.features if not f.startswith("reduction="))
@@ -96,11 +99,27 @@ class Engine:
         layout = "non_contiguous" if planned.kind == "non_contiguous" else "contiguous"
 
         def matches(case: LossCase) -> None:
-            assert_matches(
-                self.caller, self.target, case, planned.device, planned.torch_dtype, layout
-            )
+            with checks.running(self._context(case, planned)):
+                assert_matches(
+                    self.caller, self.target, case, planned.device, planned.torch_dtype, layout
+                )
 
         return matches
+
+    def _context(self, case: LossCase, planned: PlannedCheck) -> checks.Context:
+        """What a failure message names: the contract, the implementation, the case's
+        parameters (arrays by shape), device and dtype."""
+        params = ", ".join(
+            f"{k}=<{v.dtype} array {v.shape}>" if isinstance(v, np.ndarray) else f"{k}={v!r}"
+            for k, v in case.params.items()
+        )
+        return checks.Context(
+            claim=f"{self.target.contract.name} contract",
+            implementation=self.caller.impl.name,
+            params=params or "-",
+            device=planned.device,
+            dtype=planned.dtype,
+        )
 
     def _declined(self, error: BaseException, planned: PlannedCheck) -> Declined | None:
         """The decline ``error`` expresses, or None when it is a plain error."""

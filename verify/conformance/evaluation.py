@@ -24,11 +24,12 @@ import numpy as np
 import torch
 
 from verify import contracts
+from verify.checks import failure_message
 from verify.conformance import state
 from verify.conformance.reproduction import counterexample
 from verify.devices import dtype_name, params_rounded, params_to_device, rounded, to_device
 from verify.strategies import LossCase
-from verify.tolerances import FD_STEP, FD_TOLERANCE, compare, describe
+from verify.tolerances import FD_STEP, FD_TOLERANCE, compare, got_and_expected
 
 
 class Deviation(AssertionError):
@@ -81,7 +82,9 @@ class Caller:
             changed = state.changes(before)
             if changed:
                 state.restore(before)
-                raise Deviation(f"changed global torch state: {'; '.join(changed)}")
+                raise Deviation(
+                    failure_message("global torch state", "; ".join(changed), "unchanged")
+                )
 
     def loss(self, *inputs: Any, **params: Any) -> Any:
         return self(self.impl, *inputs, **params)
@@ -162,22 +165,31 @@ def _same(after: torch.Tensor, before: torch.Tensor) -> bool:
 def _assert_unmutated(passed: dict[str, torch.Tensor], before: dict[str, torch.Tensor]) -> None:
     changed = [name for name, tensor in passed.items() if not _same(tensor, before[name])]
     if changed:
-        raise Deviation(f"the implementation wrote into its caller's {', '.join(changed)}")
+        raise Deviation(
+            failure_message(
+                "caller's tensors", f"wrote into its caller's {', '.join(changed)}", "none written"
+            )
+        )
 
 
 def _assert_output(value: Any, case: LossCase, device: str, dtype: torch.dtype) -> None:
     """A tensor of the input's dtype, on its device, and of the cotangent's shape where the
     case gives one (the positions for 'none'); ``assert_matches`` compares it with the oracle's."""
     if not isinstance(value, torch.Tensor):
-        raise Deviation(f"output: got a {type(value).__name__}, expected a Tensor")
+        raise Deviation(failure_message("output", f"a {type(value).__name__}", "a Tensor"))
     if value.dtype != dtype or value.device.type != device:
         raise Deviation(
-            f"output: got {dtype_name(value.dtype)} on {value.device.type}, "
-            f"expected {dtype_name(dtype)} on {device}"
+            failure_message(
+                "output",
+                f"{dtype_name(value.dtype)} on {value.device.type}",
+                f"{dtype_name(dtype)} on {device}",
+            )
         )
     expected = np.shape(case.cotangent)  # a scalar cotangent stands for any shape
     if expected and tuple(value.shape) != expected:
-        raise Deviation(f"output: got shape {tuple(value.shape)}, expected {expected}")
+        raise Deviation(
+            failure_message("output", f"shape {tuple(value.shape)}", f"shape {expected}")
+        )
 
 
 def evaluate(
@@ -203,8 +215,11 @@ def evaluate(
         return value.detach(), np.zeros(leaf.shape)
     if not value.requires_grad:
         raise Deviation(
-            "gradient: got none, expected one (the output does not depend on the input "
-            "through autograd)"
+            failure_message(
+                "gradient",
+                "none (the output does not depend on the input through autograd)",
+                "one",
+            )
         )
     seed = torch.as_tensor(rounded(case.cotangent, dtype), dtype=value.dtype, device=value.device)
     (grad,) = caller(torch.autograd.grad, value, leaf, seed.expand_as(value), allow_unused=True)
@@ -234,12 +249,15 @@ def assert_matches(
     ):
         example = None
         if np.shape(got) != np.shape(want):
-            message = f"{what} has shape {tuple(np.shape(got))}, expected {tuple(np.shape(want))}"
+            message = failure_message(
+                what, f"shape {tuple(np.shape(got))}", f"shape {tuple(np.shape(want))}"
+            )
         else:
             comparison = compare(got, want, dtype=dtype, **kwargs)
             if comparison.passed:
                 continue
-            message, example = f"{what} differs: {describe(comparison)}", comparison
+            message = failure_message(what, *got_and_expected(comparison))
+            example = comparison
         raise Deviation(
             message,
             counterexample(
@@ -279,8 +297,11 @@ def assert_consistent_gradient(
         numeric = (plus - minus) / (2 * FD_STEP)
         if not abs(numeric - analytic) <= FD_TOLERANCE.atol + FD_TOLERANCE.rtol * abs(numeric):
             raise Deviation(
-                f"gradient along a random direction: got {analytic:.9g}, expected {numeric:.9g} "
-                "(central differences of the implementation's own values)",
+                failure_message(
+                    "gradient along a random direction",
+                    f"{analytic:.9g}",
+                    f"{numeric:.9g} (central differences of the implementation's own values)",
+                ),
                 counterexample(
                     case,
                     dtype,
