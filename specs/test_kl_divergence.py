@@ -44,6 +44,7 @@ from specs.distribution_draws import (
     shapes,
     soft_targets,
 )
+from specs.oracle_checks import Expected, assert_matches_oracle
 from verify import oracles, recording
 from verify import strategies as vs
 from verify.autodiff import assert_value_and_gradient, call_or_skip, value_and_grad
@@ -425,6 +426,20 @@ def soft_label_cases(draw, dtype: torch.dtype):
     return "smoothed", z, t, y, {"label_smoothing": eps}
 
 
+def _check_kl_ce_oracles(z_r, log_p, t, ce_target, cotangent, reduction, ce, kw, scale, grad_scale):
+    """The oracles to each other, in float64 on the exact target t: KL = CE − H(t) and
+    ∂KL/∂z = ∂CE/∂z (CE with the parameters ``ce``, KL with ``reduction``)."""
+    ce_reduction = ce["reduction"]
+    exact_kl = oracles.kl_div(log_p, t, reduction)
+    exact_ce = oracles.cross_entropy(z_r, ce_target, **ce)
+    offset = reduce(ent.entropy(t, axis=1), ce_reduction)
+    exact_kl_grad = oracles.cross_entropy_vjp(z_r, t, cotangent, reduction=ce_reduction)
+    exact_ce_grad = oracles.cross_entropy_vjp(z_r, ce_target, cotangent, **ce)
+    f64 = {"dtype": torch.float64, **kw}
+    assert_close(exact_kl, exact_ce - offset, **f64, scale=scale, what="oracle KL = CE − H")
+    assert_close(exact_kl_grad, exact_ce_grad, **f64, scale=grad_scale, what="oracle ∂KL = ∂CE")
+
+
 @pytest.mark.claim("KL-4")
 @F64_F32
 @given(data=st.data())
@@ -453,14 +468,9 @@ def test_kl4_kl_is_cross_entropy_minus_target_entropy(
             z_r, t_r, cotangent, reduction=ce_reduction
         )
         ce = {"reduction": ce_reduction, **ce_params}
-        exact_kl = oracles.kl_div(log_p, t, reduction)
-        exact_ce = oracles.cross_entropy(z_r, ce_target, **ce)
-        offset = reduce(ent.entropy(t, axis=1), ce_reduction)
-        exact_kl_grad = oracles.cross_entropy_vjp(z_r, t, cotangent, reduction=ce_reduction)
-        exact_ce_grad = oracles.cross_entropy_vjp(z_r, ce_target, cotangent, **ce)
-        f64 = {"dtype": torch.float64, **kw}
-        assert_close(exact_kl, exact_ce - offset, **f64, scale=scale, what="oracle KL = CE − H")
-        assert_close(exact_kl_grad, exact_ce_grad, **f64, scale=grad_scale, what="oracle ∂KL = ∂CE")
+        _check_kl_ce_oracles(
+            z_r, log_p, t, ce_target, cotangent, reduction, ce, kw, scale, grad_scale
+        )
 
         kl = kl_to_one_hot(kl_div, log_softmax, target, reduction)  # any target t, not one-hot
         sides = {
@@ -480,15 +490,13 @@ def test_kl4_kl_is_cross_entropy_minus_target_entropy(
             ),
         }
         for name, (fn, inputs, params, expected, expected_grad) in sides.items():
-            assert_value_and_gradient(
+            assert_matches_oracle(
                 fn,
                 inputs,
-                expected,
-                expected_grad,
+                Expected(expected, expected_grad, scale, grad_scale),
                 cotangent=cotangent,
                 dtype=dtype,
-                value_tolerance={"scale": scale, **kw},
-                grad_tolerance={"scale": grad_scale, **kw},
+                tolerance=kw,
                 what=f"{name} ({reduction}, {kind} targets)",
                 **params,
             )
