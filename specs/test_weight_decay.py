@@ -202,6 +202,24 @@ def assert_trajectory_close(actual, expected, *, dtype, problem, conditions, for
         )
 
 
+def draw_adam_oracle(data, dtype, trajectory, *, coupled: bool):
+    """A drawn problem and Adam settings, the float64 trajectory of ``trajectory`` (the Adam or
+    AdamW oracle) on them with the problem's λ, and the conditions of its iterates."""
+    problem = data.draw(classifier_problems(dtype), label="problem")
+    settings = data.draw(adam_settings(), label="settings")
+    lam = problem["weight_decay"]
+    expected = trajectory(
+        problem["W0"],
+        oracle_gradient(problem["X"], problem["y"]),
+        steps=STEPS,
+        lr=problem["lr"],
+        weight_decay=lam,
+        **settings,
+    )
+    conditions = adam_conditions(problem, expected, settings, dtype, decay=lam, coupled=coupled)
+    return problem, settings, expected, conditions
+
+
 @pytest.mark.claim("WD-2")
 @pytest.mark.dtypes(torch.float64, torch.float32)
 @pytest.mark.parametrize("adam", [torch.optim.Adam], ids=["torch.optim.Adam"])
@@ -213,18 +231,9 @@ def test_wd2_adam_weight_decay_equals_l2_penalty(device, dtype, adam, data):
     is exactly the gradient of (λ/2)‖w‖². Both torch trajectories are held to the float64
     Adam oracle (Kingma & Ba, Algorithm 1, amsgrad off) with lr, betas, ε and λ drawn.
     """
-    problem = data.draw(classifier_problems(dtype), label="problem")
-    settings = data.draw(adam_settings(), label="settings")
-    lam = problem["weight_decay"]
-    expected = adam_trajectory(
-        problem["W0"],
-        oracle_gradient(problem["X"], problem["y"]),
-        steps=STEPS,
-        lr=problem["lr"],
-        weight_decay=lam,
-        **settings,
+    problem, settings, expected, conditions = draw_adam_oracle(
+        data, dtype, adam_trajectory, coupled=True
     )
-    conditions = adam_conditions(problem, expected, settings, dtype, decay=lam, coupled=True)
     for penalty in (False, True):
         form = "Adam on loss + (λ/2)‖w‖²" if penalty else "Adam(weight_decay=λ)"
         actual = torch_trajectory(adam, problem, device, dtype, penalty=penalty, **settings)
@@ -243,18 +252,9 @@ def test_wd3_adamw_is_decoupled_decay_then_adam_step(device, dtype, adamw, data)
     Held to the float64 AdamW oracle (Loshchilov & Hutter, Algorithm 2, η_t = 1), with lr,
     betas, ε and λ drawn: the decay is scaled by lr only, never by Adam's denominator.
     """
-    problem = data.draw(classifier_problems(dtype), label="problem")
-    settings = data.draw(adam_settings(), label="settings")
-    lam = problem["weight_decay"]
-    expected = adamw_trajectory(
-        problem["W0"],
-        oracle_gradient(problem["X"], problem["y"]),
-        steps=STEPS,
-        lr=problem["lr"],
-        weight_decay=lam,
-        **settings,
+    problem, settings, expected, conditions = draw_adam_oracle(
+        data, dtype, adamw_trajectory, coupled=False
     )
-    conditions = adam_conditions(problem, expected, settings, dtype, decay=lam, coupled=False)
     actual = torch_trajectory(adamw, problem, device, dtype, penalty=False, **settings)
     assert_trajectory_close(
         actual,
