@@ -138,15 +138,21 @@ def weight_scale(params: dict) -> np.ndarray | None:
     return scale
 
 
-def assert_logit_sides(sides, x, y, cotangent, device, dtype: torch.dtype, **params) -> None:
+def assert_logit_sides(
+    sides, x, y, cotangent, device, dtype: torch.dtype, *, grad_condition: bool = True, **params
+) -> None:
     """Each ``name: (fn, expected, expected_grad)`` of ``sides``, run as ``fn(x, y, **params)``
     on the rounded logits ``x`` and targets ``y``, against its references, values and gradients.
 
-    The tolerance is BCEWithLogitsLoss's: the log-domain ``softplus_condition`` on both; the
-    value evaluated pointwise (see BCE-7) at the scale of the reduced weight × pos_weight, the
-    gradient at the oracle's bound.
+    The tolerance is BCEWithLogitsLoss's: the log-domain ``softplus_condition`` on the value
+    (and on the gradient unless ``grad_condition`` is False); the value evaluated pointwise
+    (see BCE-7) at the scale of the reduced weight × pos_weight, the gradient at the oracle's
+    bound.
     """
     terms, condition = max(x.size, 1), softplus_condition(x)
+    grad_tolerance = (
+        {"terms": terms, "condition": condition} if grad_condition else {"terms": terms}
+    )
     scale = loss_scale(params["reduction"], x.size, weight_scale(params))
     grad_scale = oracles.binary_cross_entropy_with_logits_gradient_bound(x, y, cotangent, **params)
     for name, (fn, expected, expected_grad) in sides.items():
@@ -163,7 +169,7 @@ def assert_logit_sides(sides, x, y, cotangent, device, dtype: torch.dtype, **par
                 "scale": scale,
                 "pointwise": True,
             },
-            grad_tolerance={"terms": terms, "condition": condition, "scale": grad_scale},
+            grad_tolerance={**grad_tolerance, "scale": grad_scale},
             what=name,
             **params_to_device(params, device, dtype),
         )
@@ -1176,31 +1182,12 @@ def test_bce9_probabilities_fed_to_bce_with_logits_get_a_second_sigmoid(
         what="oracle identity BCEWithLogits(s) = BCE(σ(s))",
     )
 
-    terms = max(s.size, 1)
-    scale = loss_scale(reduction, s.size, params.get("weight"))
-    grad_scale = oracles.binary_cross_entropy_with_logits_gradient_bound(s, y, cotangent, **params)
+    # binary_cases draws no pos_weight: the sides' scale is the reduced weight's.
     sides = {
-        "BCEWithLogitsLoss(σ(x))": binary_cross_entropy_with_logits,
-        "BCELoss(σ(σ(x)))": bce_of_sigmoid(binary_cross_entropy),
+        "BCEWithLogitsLoss(σ(x))": (binary_cross_entropy_with_logits, expected, expected_grad),
+        "BCELoss(σ(σ(x)))": (bce_of_sigmoid(binary_cross_entropy), expected, expected_grad),
     }
-    for name, fn in sides.items():
-        assert_value_and_gradient(
-            fn,
-            [to_device(s, device, dtype), to_device(y, device, dtype)],
-            expected,
-            expected_grad,
-            cotangent=cotangent,
-            dtype=dtype,
-            value_tolerance={
-                "terms": terms,
-                "condition": softplus_condition(s),
-                "scale": scale,
-                "pointwise": True,
-            },
-            grad_tolerance={"terms": terms, "scale": grad_scale},
-            what=name,
-            **params_to_device(params, device, dtype),
-        )
+    assert_logit_sides(sides, s, y, cotangent, device, dtype, grad_condition=False, **params)
 
 
 @pytest.mark.claim("BCE-9")
