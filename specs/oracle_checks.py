@@ -22,7 +22,7 @@ class Expected:
     value: Any
     grad: Any
     scale: float
-    grad_scale: float
+    grad_scale: float | None
 
 
 def logsumexp_tolerance(scores: np.ndarray) -> dict[str, Any]:

@@ -35,6 +35,13 @@ from verify.tolerances import (
 )
 
 
+def unweighted_rows(dtype: torch.dtype, reduction: str, **limits) -> st.SearchStrategy:
+    """(N, C) classification cases without class weights or ignored targets."""
+    return vs.classification_cases(
+        dtype, max_kdims=0, weights=False, ignore_index=False, reduction=reduction, **limits
+    )
+
+
 def nll_of_log_softmax(nll_loss, log_softmax):
     """The composite NLLLoss(LogSoftmax(x), y) of two implementations."""
 
@@ -226,17 +233,7 @@ def underflowing_cases(draw, dtype: torch.dtype) -> tuple[vs.LossCase, np.ndarra
     + 100 (s the smallest subnormal of ``dtype``), a margin that survives rounding to the dtype.
     Returns the case and the mask of rows whose rounded gap is ≥ −log(s/4).
     """
-    case = draw(
-        vs.classification_cases(
-            dtype,
-            min_n=1,
-            max_kdims=0,
-            weights=False,
-            ignore_index=False,
-            reduction="none",
-        ),
-        label="case",
-    )
+    case = draw(unweighted_rows(dtype, "none", min_n=1), label="case")
     scores, target = case.scores.copy(), case.target
     threshold = underflow_gap(dtype) + math.log(2.0)
     chosen = draw(hnp.arrays(np.bool_, (scores.shape[0],)), label="rows")
@@ -463,17 +460,7 @@ def test_ce3_numpy_tutorial_matches_pytorch(device, dtype, tutorial, cross_entro
     float32), far past exp's overflow, where only the max-subtraction keeps it finite. float64
     and float32, the dtypes a NumPy tutorial is compared in.
     """
-    case = data.draw(
-        vs.classification_cases(
-            dtype,
-            min_n=1,
-            max_kdims=0,
-            weights=False,
-            ignore_index=False,
-            reduction="mean",
-        ),
-        label="case",
-    )
+    case = data.draw(unweighted_rows(dtype, "mean", min_n=1), label="case")
     scores = rounded(case.scores, dtype)
     expected, expected_grad = tutorial(scores, case.target)
     x, y = to_device(case.scores, device, dtype), to_device(case.target, device)
@@ -572,18 +559,7 @@ def confident_cases(draw, dtype: torch.dtype, reduction: str) -> tuple[vs.LossCa
 
     A margin of 40 puts the other classes below e^-40 ≈ 4e-18 of the top one.
     """
-    case = draw(
-        vs.classification_cases(
-            dtype,
-            min_n=1,
-            max_c=10,
-            max_kdims=0,
-            weights=False,
-            ignore_index=False,
-            reduction=reduction,
-        ),
-        label="case",
-    )
+    case = draw(unweighted_rows(dtype, reduction, min_n=1, max_c=10), label="case")
     scores = draw(vs.logits(case.scores.shape, 100.0), label="scores")
     n, n_classes = scores.shape
     kinds = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, 2)), label="kinds")

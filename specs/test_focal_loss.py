@@ -968,16 +968,9 @@ def test_fl7_shortcut_equals_explicit_pt_for_hard_labels(device, dtype, pt_short
     params = {"pos_weight": to_device(np.ones(x.shape[-1]), device, dtype)} if unit_weight else {}
     sides = {"exp(−BCEWithLogits)": (pt_shortcut, params), "explicit p_t": (explicit_pt, {})}
     tolerance = {"condition": softplus_condition(x), "pointwise": True}
-    for name, (fn, fn_params) in sides.items():
+    for name, (fn, extra) in sides.items():
         assert_matches_oracle(
-            fn,
-            inputs,
-            expected,
-            cotangent=g,
-            dtype=dtype,
-            tolerance=tolerance,
-            what=name,
-            **fn_params,
+            fn, inputs, expected, cotangent=g, dtype=dtype, tolerance=tolerance, what=name, **extra
         )
 
 

@@ -54,13 +54,7 @@ from verify.devices import rounded, to_device, to_numpy
 from verify.oracles import entropy as ent
 from verify.oracles.divergence import KL_REDUCTIONS
 from verify.oracles.reduction import reduce
-from verify.tolerances import (
-    assert_close,
-    compare,
-    logsumexp_condition,
-    loss_scale,
-    tolerance,
-)
+from verify.tolerances import assert_close, compare, logsumexp_condition, loss_scale, tolerance
 
 
 @functools.cache
@@ -142,19 +136,11 @@ def test_kl1_kl_equals_cross_entropy_minus_entropy(device, dtype, kl_div, data):
             what=f"oracle identity KL = CE − H ({reduction})",
         )
         sides = {"KLDivLoss": kl_div, "CE(P, Q) − H(P) in torch": cross_entropy_minus_entropy}
+        reference = Expected(expected, expected_grad, scale, None)
+        run = {"cotangent": cotangent, "dtype": dtype, "tolerance": kw}
         for name, fn in sides.items():
-            assert_value_and_gradient(
-                fn,
-                inputs,
-                expected,
-                expected_grad,
-                cotangent=cotangent,
-                dtype=dtype,
-                value_tolerance={"scale": scale, **kw},
-                grad_tolerance=kw,
-                what=f"{name} ({reduction})",
-                reduction=reduction,
-            )
+            what = f"{name} ({reduction})"
+            assert_matches_oracle(fn, inputs, reference, what=what, reduction=reduction, **run)
 
 
 # --- KL-2: KL to a one-hot target is cross-entropy --------------------------------------------
@@ -473,6 +459,7 @@ def test_kl4_kl_is_cross_entropy_minus_target_entropy(
         )
 
         kl = kl_to_one_hot(kl_div, log_softmax, target, reduction)  # any target t, not one-hot
+        run = {"cotangent": cotangent, "dtype": dtype, "tolerance": kw}
         sides = {
             "KLDivLoss(log_softmax)": (
                 kl,
@@ -490,16 +477,9 @@ def test_kl4_kl_is_cross_entropy_minus_target_entropy(
             ),
         }
         for name, (fn, inputs, params, expected, expected_grad) in sides.items():
-            assert_matches_oracle(
-                fn,
-                inputs,
-                Expected(expected, expected_grad, scale, grad_scale),
-                cotangent=cotangent,
-                dtype=dtype,
-                tolerance=kw,
-                what=f"{name} ({reduction}, {kind} targets)",
-                **params,
-            )
+            reference = Expected(expected, expected_grad, scale, grad_scale)
+            what = f"{name} ({reduction}, {kind} targets)"
+            assert_matches_oracle(fn, inputs, reference, what=what, **run, **params)
 
 
 @functools.cache
@@ -593,19 +573,16 @@ def test_kl5_log_target_equals_probability_target(device, dtype, kl_div, data):
             what=f"oracle identity log_target=True on log t = False on t ({reduction})",
         )
         for name, (target, log_target) in sides.items():
-            assert_value_and_gradient(
-                kl_div,
-                [a, to_device(target, device, dtype)],
+            reference = Expected(
                 oracles.kl_div(a_r, target, reduction, log_target=log_target),
                 oracles.kl_div_vjp(a_r, target, cotangent, reduction, log_target),
-                cotangent=cotangent,
-                dtype=dtype,
-                value_tolerance={"scale": scale, **kw},
-                grad_tolerance=kw,
-                what=f"{name} ({reduction})",
-                reduction=reduction,
-                log_target=log_target,
+                scale,
+                None,
             )
+            run = {"cotangent": cotangent, "dtype": dtype, "tolerance": kw}
+            params = {"reduction": reduction, "log_target": log_target, **run}
+            inputs = [a, to_device(target, device, dtype)]
+            assert_matches_oracle(kl_div, inputs, reference, what=f"{name} ({reduction})", **params)
 
 
 @pytest.mark.implementation_detail(

@@ -25,12 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from specs.linear_problems import (
-    gradient_magnitude,
-    linear_gradient,
-    linear_model,
-    linear_problems,
-)
+from specs.linear_problems import gradient_magnitude, linear_gradient, linear_model, linear_problems
 from verify import recording
 from verify.autodiff import call_or_skip
 from verify.checks import check, check_differs
