@@ -175,6 +175,19 @@ def assert_logit_sides(
         )
 
 
+def assert_per_element_bce(binary_cross_entropy, p, y, device, dtype):
+    """BCELoss(p, y) per element (reduction 'none') against its oracle; returns both."""
+    value = call_or_skip(
+        binary_cross_entropy,
+        to_device(p, device, dtype),
+        to_device(y, device, dtype),
+        reduction="none",
+    )
+    expected = oracles.binary_cross_entropy(p, y, reduction="none")
+    assert_close(value, expected, dtype=dtype, scale=1.0, what="BCELoss value")
+    return value, expected
+
+
 def bitwise_equal(actual: torch.Tensor | np.ndarray, expected: torch.Tensor | np.ndarray) -> bool:
     """Same bits (NaN in the same places counts as equal); float64 upcasts are exact."""
     a = to_numpy(actual) if torch.is_tensor(actual) else np.asarray(actual)
@@ -257,14 +270,7 @@ def test_bce1_log_clamp_bounds_each_element_by_100(device, dtype, binary_cross_e
     y = rounded(data.draw(vs.binary_targets((n,), soft=data.draw(st.booleans())), label="y"), dtype)
     p = np.concatenate([p, [0.0, 1.0, 0.0, 1.0]])
     y = np.concatenate([y, [1.0, 0.0, 0.0, 1.0]])
-    value = call_or_skip(
-        binary_cross_entropy,
-        to_device(p, device, dtype),
-        to_device(y, device, dtype),
-        reduction="none",
-    )
-    expected = oracles.binary_cross_entropy(p, y, reduction="none")
-    assert_close(value, expected, dtype=dtype, scale=1.0, what="BCELoss value")
+    value, _ = assert_per_element_bce(binary_cross_entropy, p, y, device, dtype)
     values = to_numpy(value)
     check(np.all(np.isfinite(values)), "BCELoss", values, "finite")
     check(values.max() <= 100.0, "largest BCELoss element", values.max(), "at most 100")
@@ -1113,14 +1119,7 @@ def test_bce8_loss_vanishes_only_as_p_approaches_the_target(
     p = np.sort(p)[::-1] if y == 1.0 else np.sort(p)  # from p = y to p = 1 − y (no |p − y|:
     # 1 − 1e-40 rounds to 1, which would tie 1e-40 with 0)
     target = np.full(p.shape, y)
-    value = call_or_skip(
-        binary_cross_entropy,
-        to_device(p, device, dtype),
-        to_device(target, device, dtype),
-        reduction="none",
-    )
-    expected = oracles.binary_cross_entropy(p, target, reduction="none")
-    assert_close(value, expected, dtype=dtype, scale=1.0, what="BCELoss value")
+    value, expected = assert_per_element_bce(binary_cross_entropy, p, target, device, dtype)
     check(np.all(np.diff(expected) >= 0), "oracle BCE along |p − y|", expected, "nondecreasing")
     values = to_numpy(value)
     check(values[0] == 0.0, f"BCELoss at p = y = {y:g}", values[0], 0.0)

@@ -820,7 +820,7 @@ def _soft_target_oracle_pairs(
     ]
 
 
-def _assert_sides(sides, x, *, cotangent, dtype, tolerance, scale, **params) -> None:
+def _assert_sides(sides, x, cotangent, dtype, tolerance, scale, **params) -> None:
     """Each side ``name → (fn, target, reference, reference_grad, grad_scale)`` against its
     references, values (within ``scale``) and gradients (within the side's ``grad_scale``)."""
     for name, (fn, target, reference, reference_grad, grad_scale) in sides.items():
@@ -928,15 +928,7 @@ def test_ce6_label_smoothing_equals_mixture_and_soft_targets_without_weights(
             grad_scale,
         ),
     }
-    _assert_sides(
-        sides,
-        x,
-        cotangent=cotangent,
-        dtype=dtype,
-        tolerance=tolerance,
-        scale=scale,
-        reduction=reduction,
-    )
+    _assert_sides(sides, x, cotangent, dtype, tolerance, scale, reduction=reduction)
 
 
 def _hard_over_soft_factor(weight: np.ndarray, target: np.ndarray, reduction: str) -> float:
@@ -1001,16 +993,8 @@ def test_ce6_with_class_weights_only_the_mean_differs(
             oracles.cross_entropy_gradient_bound(scores, soft, cotangent, **params),
         ),
     }
-    _assert_sides(
-        sides,
-        x,
-        cotangent=cotangent,
-        dtype=dtype,
-        tolerance=tolerance,
-        scale=scale,
-        reduction=reduction,
-        weight=to_device(weight, device, dtype),
-    )
+    params = {"reduction": reduction, "weight": to_device(weight, device, dtype)}
+    _assert_sides(sides, x, cotangent, dtype, tolerance, scale, **params)
 
 
 EXAMPLE_CE6_WEIGHTED = ([[2.0, 1.0, 0.1], [1.0, 0.2, 1.5]], [0, 2], [1.0, 2.0, 3.0], 0.1)
