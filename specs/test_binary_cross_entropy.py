@@ -51,7 +51,7 @@ from scipy import special
 from verify import oracles, recording
 from verify import strategies as vs
 from verify.autodiff import assert_value_and_gradient, call_or_skip, value_and_grad
-from verify.checks import check, check_gradients
+from verify.checks import check, check_gradients, check_pairs
 from verify.contracts import as_implementation, class_forms
 from verify.contracts.families.binary import BCE_GRADIENT_MARGIN, binary_shapes, element_weights
 from verify.devices import (
@@ -138,15 +138,21 @@ def weight_scale(params: dict) -> np.ndarray | None:
     return scale
 
 
-def assert_logit_sides(sides, x, y, cotangent, device, dtype: torch.dtype, **params) -> None:
+def assert_logit_sides(
+    sides, x, y, cotangent, device, dtype: torch.dtype, *, grad_condition: bool = True, **params
+) -> None:
     """Each ``name: (fn, expected, expected_grad)`` of ``sides``, run as ``fn(x, y, **params)``
     on the rounded logits ``x`` and targets ``y``, against its references, values and gradients.
 
-    The tolerance is BCEWithLogitsLoss's: the log-domain ``softplus_condition`` on both; the
-    value evaluated pointwise (see BCE-7) at the scale of the reduced weight × pos_weight, the
-    gradient at the oracle's bound.
+    The tolerance is BCEWithLogitsLoss's: the log-domain ``softplus_condition`` on the value
+    (and on the gradient unless ``grad_condition`` is False); the value evaluated pointwise
+    (see BCE-7) at the scale of the reduced weight × pos_weight, the gradient at the oracle's
+    bound.
     """
     terms, condition = max(x.size, 1), softplus_condition(x)
+    grad_tolerance = (
+        {"terms": terms, "condition": condition} if grad_condition else {"terms": terms}
+    )
     scale = loss_scale(params["reduction"], x.size, weight_scale(params))
     grad_scale = oracles.binary_cross_entropy_with_logits_gradient_bound(x, y, cotangent, **params)
     for name, (fn, expected, expected_grad) in sides.items():
@@ -163,10 +169,23 @@ def assert_logit_sides(sides, x, y, cotangent, device, dtype: torch.dtype, **par
                 "scale": scale,
                 "pointwise": True,
             },
-            grad_tolerance={"terms": terms, "condition": condition, "scale": grad_scale},
+            grad_tolerance={**grad_tolerance, "scale": grad_scale},
             what=name,
             **params_to_device(params, device, dtype),
         )
+
+
+def assert_per_element_bce(binary_cross_entropy, p, y, device, dtype):
+    """BCELoss(p, y) per element (reduction 'none') against its oracle; returns both."""
+    value = call_or_skip(
+        binary_cross_entropy,
+        to_device(p, device, dtype),
+        to_device(y, device, dtype),
+        reduction="none",
+    )
+    expected = oracles.binary_cross_entropy(p, y, reduction="none")
+    assert_close(value, expected, dtype=dtype, scale=1.0, what="BCELoss value")
+    return value, expected
 
 
 def bitwise_equal(actual: torch.Tensor | np.ndarray, expected: torch.Tensor | np.ndarray) -> bool:
@@ -251,14 +270,7 @@ def test_bce1_log_clamp_bounds_each_element_by_100(device, dtype, binary_cross_e
     y = rounded(data.draw(vs.binary_targets((n,), soft=data.draw(st.booleans())), label="y"), dtype)
     p = np.concatenate([p, [0.0, 1.0, 0.0, 1.0]])
     y = np.concatenate([y, [1.0, 0.0, 0.0, 1.0]])
-    value = call_or_skip(
-        binary_cross_entropy,
-        to_device(p, device, dtype),
-        to_device(y, device, dtype),
-        reduction="none",
-    )
-    expected = oracles.binary_cross_entropy(p, y, reduction="none")
-    assert_close(value, expected, dtype=dtype, scale=1.0, what="BCELoss value")
+    value, _ = assert_per_element_bce(binary_cross_entropy, p, y, device, dtype)
     values = to_numpy(value)
     check(np.all(np.isfinite(values)), "BCELoss", values, "finite")
     check(values.max() <= 100.0, "largest BCELoss element", values.max(), "at most 100")
@@ -397,6 +409,46 @@ def test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one(
     )
 
 
+def _check_saturation(xs, logits, composite, true, dtype: torch.dtype) -> tuple[float, float]:
+    """σ(x) rounds to 1 from x_one, between ln(2/eps) and ln(4/eps), where BCELoss(σ(x), 0) is
+    the clamp 100, and BCELoss(σ(x), 0) leaves the bound at x_tol, between |x| = 4 and x_one.
+    Returns (x_one, x_tol)."""
+    eps = torch.finfo(dtype).eps
+    saturated = to_numpy(torch.sigmoid(logits)) == 1.0
+    x_one = float(xs[np.argmax(saturated)])
+    early = xs[(xs < math.log(2.0 / eps)) & saturated]
+    check(early.size == 0, "logits below ln(2/eps) where σ(x) = 1", early, "none")
+    past = saturated[xs > saturation_logit(dtype)]
+    check(np.all(past), "σ(x) = 1 past ln(4/eps)", past, "all True")
+    at_one = composite[saturated]
+    check(np.all(at_one == 100.0), "BCELoss(σ(x), 0) where σ(x) = 1", at_one, "the clamp 100")
+    x_tol = first_beyond_tolerance(xs, composite, true, dtype)
+    check(
+        x_tol is not None and MODERATE_LOGIT < x_tol < x_one,
+        "first logit beyond the tolerance",
+        x_tol,
+        f"between {MODERATE_LOGIT} and the saturation logit {x_one}",
+    )
+    return x_one, x_tol
+
+
+def _check_at_40(device, dtype, binary_cross_entropy, binary_cross_entropy_with_logits) -> None:
+    """The regression case x = 40, y = 0: BCELoss(σ(x)) = 100 (the clamp), BCEWithLogits = 40."""
+    at_40 = np.array([40.0])
+    fixed = call_or_skip(
+        bce_of_sigmoid(binary_cross_entropy),
+        to_device(at_40, device, dtype),
+        to_device(np.zeros(1), device, dtype),
+    )
+    check(float(fixed) == 100.0, "BCELoss(sigmoid(40), 0)", float(fixed), "the clamp 100.0")
+    fixed = call_or_skip(
+        binary_cross_entropy_with_logits,
+        to_device(at_40, device, dtype),
+        to_device(np.zeros(1), device, dtype),
+    )
+    assert_matches_published(fixed, "40", what="BCEWithLogitsLoss(40, 0)")
+
+
 @pytest.mark.claim("BCE-2")
 @pytest.mark.dtypes(torch.float32, torch.float64)
 def test_bce2_boundary_where_bce_of_sigmoid_parts_from_bce_with_logits(
@@ -428,36 +480,8 @@ def test_bce2_boundary_where_bce_of_sigmoid_parts_from_bce_with_logits(
         pointwise=True,
         what="BCEWithLogitsLoss value",
     )
-
-    saturated = to_numpy(torch.sigmoid(logits)) == 1.0
-    x_one = float(xs[np.argmax(saturated)])
-    early = xs[(xs < math.log(2.0 / eps)) & saturated]
-    check(early.size == 0, "logits below ln(2/eps) where σ(x) = 1", early, "none")
-    past = saturated[xs > saturation_logit(dtype)]
-    check(np.all(past), "σ(x) = 1 past ln(4/eps)", past, "all True")
-    at_one = composite[saturated]
-    check(np.all(at_one == 100.0), "BCELoss(σ(x), 0) where σ(x) = 1", at_one, "the clamp 100")
-    x_tol = first_beyond_tolerance(xs, composite, true, dtype)
-    check(
-        x_tol is not None and MODERATE_LOGIT < x_tol < x_one,
-        "first logit beyond the tolerance",
-        x_tol,
-        f"between {MODERATE_LOGIT} and the saturation logit {x_one}",
-    )
-
-    at_40 = np.array([40.0])
-    fixed = call_or_skip(
-        bce_of_sigmoid(binary_cross_entropy),
-        to_device(at_40, device, dtype),
-        to_device(np.zeros(1), device, dtype),
-    )
-    check(float(fixed) == 100.0, "BCELoss(sigmoid(40), 0)", float(fixed), "the clamp 100.0")
-    fixed = call_or_skip(
-        binary_cross_entropy_with_logits,
-        to_device(at_40, device, dtype),
-        to_device(np.zeros(1), device, dtype),
-    )
-    assert_matches_published(fixed, "40", what="BCEWithLogitsLoss(40, 0)")
+    x_one, x_tol = _check_saturation(xs, logits, composite, true, dtype)
+    _check_at_40(device, dtype, binary_cross_entropy, binary_cross_entropy_with_logits)
     recording.note(
         f"boundary ({dtype_name(dtype)}, y = 0): BCELoss(sigmoid(x)) leaves the derived bound "
         f"from x = {x_tol:g}; σ(x) rounds to 1 from x = {x_one:g} (ln(2/eps) = "
@@ -884,6 +908,39 @@ def bce_with_logits_of(binary_cross_entropy_with_logits, reduction):
     return fn
 
 
+def _two_class_identity_pairs(scores, t, cotangent, reduction, ce, scales) -> list:
+    """The identity itself, in float64 on the exact difference z1 − z0: (CE oracle, BCE oracle,
+    scale, name) for the values and the gradients of ``ce`` = (value, gradient)."""
+    exact = scores[:, 1] - scores[:, 0]
+    exact_bce = oracles.binary_cross_entropy_with_logits(exact, t, reduction=reduction)
+    exact_grad = oracles.binary_cross_entropy_with_logits_vjp(
+        exact, t, cotangent, reduction=reduction
+    )
+    return [
+        (ce[0], exact_bce, scales[0], "oracle identity CE = BCEWithLogits(z1 − z0)"),
+        (
+            ce[1],
+            np.stack([-exact_grad, exact_grad], axis=1),
+            scales[1],
+            "oracle identity dCE/dz = [−dBCE/dx, dBCE/dx]",
+        ),
+    ]
+
+
+def _assert_bce_with_logits(fn, inputs, expected, *, value_tolerance, **kwargs) -> None:
+    """BCEWithLogitsLoss of the logit differences against its oracle ``expected`` = (value,
+    gradient). log(1 + e^−x) is the log-sum-exp of [0, −x]; the elementwise formula may be
+    evaluated in the dtype itself (PyTorch's CPU float16 kernel is), hence pointwise."""
+    assert_value_and_gradient(
+        fn,
+        inputs,
+        *expected,
+        value_tolerance={**value_tolerance, "pointwise": True},
+        what="BCEWithLogitsLoss",
+        **kwargs,
+    )
+
+
 @pytest.mark.claim("BCE-7")
 @pytest.mark.parametrize("targets", ["hard", "soft"])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -907,32 +964,16 @@ def test_bce7_two_class_cross_entropy_equals_bce_with_logits(
     expected_bce_grad = oracles.binary_cross_entropy_with_logits_vjp(
         logit, t, cotangent, reduction=reduction
     )
-    # The identity itself, in float64 on the exact difference.
-    exact = scores[:, 1] - scores[:, 0]
-    exact_bce = oracles.binary_cross_entropy_with_logits(exact, t, reduction=reduction)
-    exact_grad = oracles.binary_cross_entropy_with_logits_vjp(
-        exact, t, cotangent, reduction=reduction
-    )
     condition, terms = logsumexp_condition(scores), max(scores.size, 1)
     scale = loss_scale(reduction, scores.shape[0])
     grad_scale = oracles.cross_entropy_gradient_bound(scores, q, cotangent, reduction=reduction)
-    assert_close(
-        expected_ce,
-        exact_bce,
+    check_pairs(
+        _two_class_identity_pairs(
+            scores, t, cotangent, reduction, (expected_ce, expected_ce_grad), (scale, grad_scale)
+        ),
         dtype=torch.float64,
         terms=terms,
         condition=condition,
-        scale=scale,
-        what="oracle identity CE = BCEWithLogits(z1 − z0)",
-    )
-    assert_close(
-        expected_ce_grad,
-        np.stack([-exact_grad, exact_grad], axis=1),
-        dtype=torch.float64,
-        terms=terms,
-        condition=condition,
-        scale=grad_scale,
-        what="oracle identity dCE/dz = [−dBCE/dx, dBCE/dx]",
     )
 
     x = to_device(case.scores, device, dtype)
@@ -949,26 +990,14 @@ def test_bce7_two_class_cross_entropy_equals_bce_with_logits(
         what="CrossEntropyLoss",
         reduction=reduction,
     )
-
-    d, target = to_device(logit, device, dtype), to_device(t, device, dtype)
-    # log(1 + e^−x) is the log-sum-exp of [0, −x]; the elementwise formula may be evaluated in
-    # the dtype itself (PyTorch's CPU float16 kernel is), hence pointwise.
-    bce_condition = softplus_condition(logit)
-    assert_value_and_gradient(
+    _assert_bce_with_logits(
         binary_cross_entropy_with_logits,
-        [d, target],
-        expected_bce,
-        expected_bce_grad,
+        [to_device(logit, device, dtype), to_device(t, device, dtype)],
+        (expected_bce, expected_bce_grad),
         cotangent=cotangent,
         dtype=dtype,
-        value_tolerance={
-            "terms": terms,
-            "condition": bce_condition,
-            "scale": scale,
-            "pointwise": True,
-        },
+        value_tolerance={"terms": terms, "condition": softplus_condition(logit), "scale": scale},
         grad_tolerance={"terms": terms, "condition": condition, "scale": grad_scale},
-        what="BCEWithLogitsLoss",
         reduction=reduction,
     )
 
@@ -1090,14 +1119,7 @@ def test_bce8_loss_vanishes_only_as_p_approaches_the_target(
     p = np.sort(p)[::-1] if y == 1.0 else np.sort(p)  # from p = y to p = 1 − y (no |p − y|:
     # 1 − 1e-40 rounds to 1, which would tie 1e-40 with 0)
     target = np.full(p.shape, y)
-    value = call_or_skip(
-        binary_cross_entropy,
-        to_device(p, device, dtype),
-        to_device(target, device, dtype),
-        reduction="none",
-    )
-    expected = oracles.binary_cross_entropy(p, target, reduction="none")
-    assert_close(value, expected, dtype=dtype, scale=1.0, what="BCELoss value")
+    value, expected = assert_per_element_bce(binary_cross_entropy, p, target, device, dtype)
     check(np.all(np.diff(expected) >= 0), "oracle BCE along |p − y|", expected, "nondecreasing")
     values = to_numpy(value)
     check(values[0] == 0.0, f"BCELoss at p = y = {y:g}", values[0], 0.0)
@@ -1159,31 +1181,12 @@ def test_bce9_probabilities_fed_to_bce_with_logits_get_a_second_sigmoid(
         what="oracle identity BCEWithLogits(s) = BCE(σ(s))",
     )
 
-    terms = max(s.size, 1)
-    scale = loss_scale(reduction, s.size, params.get("weight"))
-    grad_scale = oracles.binary_cross_entropy_with_logits_gradient_bound(s, y, cotangent, **params)
+    # binary_cases draws no pos_weight: the sides' scale is the reduced weight's.
     sides = {
-        "BCEWithLogitsLoss(σ(x))": binary_cross_entropy_with_logits,
-        "BCELoss(σ(σ(x)))": bce_of_sigmoid(binary_cross_entropy),
+        "BCEWithLogitsLoss(σ(x))": (binary_cross_entropy_with_logits, expected, expected_grad),
+        "BCELoss(σ(σ(x)))": (bce_of_sigmoid(binary_cross_entropy), expected, expected_grad),
     }
-    for name, fn in sides.items():
-        assert_value_and_gradient(
-            fn,
-            [to_device(s, device, dtype), to_device(y, device, dtype)],
-            expected,
-            expected_grad,
-            cotangent=cotangent,
-            dtype=dtype,
-            value_tolerance={
-                "terms": terms,
-                "condition": softplus_condition(s),
-                "scale": scale,
-                "pointwise": True,
-            },
-            grad_tolerance={"terms": terms, "scale": grad_scale},
-            what=name,
-            **params_to_device(params, device, dtype),
-        )
+    assert_logit_sides(sides, s, y, cotangent, device, dtype, grad_condition=False, **params)
 
 
 @pytest.mark.claim("BCE-9")

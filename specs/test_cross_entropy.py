@@ -35,6 +35,13 @@ from verify.tolerances import (
 )
 
 
+def unweighted_rows(dtype: torch.dtype, reduction: str, **limits) -> st.SearchStrategy:
+    """(N, C) classification cases without class weights or ignored targets."""
+    return vs.classification_cases(
+        dtype, max_kdims=0, weights=False, ignore_index=False, reduction=reduction, **limits
+    )
+
+
 def nll_of_log_softmax(nll_loss, log_softmax):
     """The composite NLLLoss(LogSoftmax(x), y) of two implementations."""
 
@@ -226,17 +233,7 @@ def underflowing_cases(draw, dtype: torch.dtype) -> tuple[vs.LossCase, np.ndarra
     + 100 (s the smallest subnormal of ``dtype``), a margin that survives rounding to the dtype.
     Returns the case and the mask of rows whose rounded gap is ≥ −log(s/4).
     """
-    case = draw(
-        vs.classification_cases(
-            dtype,
-            min_n=1,
-            max_kdims=0,
-            weights=False,
-            ignore_index=False,
-            reduction="none",
-        ),
-        label="case",
-    )
+    case = draw(unweighted_rows(dtype, "none", min_n=1), label="case")
     scores, target = case.scores.copy(), case.target
     threshold = underflow_gap(dtype) + math.log(2.0)
     chosen = draw(hnp.arrays(np.bool_, (scores.shape[0],)), label="rows")
@@ -463,17 +460,7 @@ def test_ce3_numpy_tutorial_matches_pytorch(device, dtype, tutorial, cross_entro
     float32), far past exp's overflow, where only the max-subtraction keeps it finite. float64
     and float32, the dtypes a NumPy tutorial is compared in.
     """
-    case = data.draw(
-        vs.classification_cases(
-            dtype,
-            min_n=1,
-            max_kdims=0,
-            weights=False,
-            ignore_index=False,
-            reduction="mean",
-        ),
-        label="case",
-    )
+    case = data.draw(unweighted_rows(dtype, "mean", min_n=1), label="case")
     scores = rounded(case.scores, dtype)
     expected, expected_grad = tutorial(scores, case.target)
     x, y = to_device(case.scores, device, dtype), to_device(case.target, device)
@@ -572,18 +559,7 @@ def confident_cases(draw, dtype: torch.dtype, reduction: str) -> tuple[vs.LossCa
 
     A margin of 40 puts the other classes below e^-40 ≈ 4e-18 of the top one.
     """
-    case = draw(
-        vs.classification_cases(
-            dtype,
-            min_n=1,
-            max_c=10,
-            max_kdims=0,
-            weights=False,
-            ignore_index=False,
-            reduction=reduction,
-        ),
-        label="case",
-    )
+    case = draw(unweighted_rows(dtype, reduction, min_n=1, max_c=10), label="case")
     scores = draw(vs.logits(case.scores.shape, 100.0), label="scores")
     n, n_classes = scores.shape
     kinds = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, 2)), label="kinds")
@@ -637,6 +613,32 @@ def test_ce5_cross_entropy_of_probabilities_is_a_different_function(
     )
 
 
+def _assert_at_or_above_the_floor(
+    composite: torch.Tensor, kinds: np.ndarray, n_classes: int, *, dtype: torch.dtype, terms: int
+) -> None:
+    """Per row, CE(softmax(x), y) is never below log(1 + (C − 1)/e), and equals it on the
+    confidently right rows (``kinds == 1``)."""
+    composite = composite.to("cpu", torch.float64).numpy()
+    floor = np.full(composite.shape, probability_floor(n_classes))
+    assert_close(
+        _shortfall(composite, floor),
+        np.zeros_like(floor),
+        dtype=dtype,
+        terms=terms,
+        scale=floor[0],
+        what=f"CE(softmax(x), y) − log(1 + (C − 1)/e), C = {n_classes}, where negative",
+    )
+    confident = kinds == 1
+    assert_close(
+        composite[confident],
+        floor[confident],
+        dtype=dtype,
+        terms=terms,
+        scale=floor[0],
+        what="CE(softmax(x), y) of confidently right rows vs the floor",
+    )
+
+
 @pytest.mark.claim("CE-5")
 @pytest.mark.dtypes(torch.float32)
 @given(data=st.data())
@@ -665,7 +667,6 @@ def test_ce5_loss_on_probabilities_never_falls_below_the_floor(
     expected, expected_grad = _cross_entropy_of_softmax_oracle(
         scores, case.target, cotangent, "none"
     )
-    n_classes = scores.shape[1]
     condition, terms = logsumexp_condition(scores), scores.size
     assert_close(
         composite, expected, dtype=dtype, terms=terms, condition=condition, what="CE(softmax)"
@@ -679,25 +680,7 @@ def test_ce5_loss_on_probabilities_never_falls_below_the_floor(
         scale=float(np.max(np.abs(cotangent))),
         what="CE(softmax) gradient",
     )
-    composite = composite.to("cpu", torch.float64).numpy()
-    floor = np.full(composite.shape, probability_floor(n_classes))
-    assert_close(
-        _shortfall(composite, floor),
-        np.zeros_like(floor),
-        dtype=dtype,
-        terms=terms,
-        scale=floor[0],
-        what=f"CE(softmax(x), y) − log(1 + (C − 1)/e), C = {n_classes}, where negative",
-    )
-    confident = kinds == 1
-    assert_close(
-        composite[confident],
-        floor[confident],
-        dtype=dtype,
-        terms=terms,
-        scale=floor[0],
-        what="CE(softmax(x), y) of confidently right rows vs the floor",
-    )
+    _assert_at_or_above_the_floor(composite, kinds, scores.shape[1], dtype=dtype, terms=terms)
     value = call_or_skip(cross_entropy, x, y, reduction="none")
     # Scale 1 (a per-position loss), not the largest expected value: CE = logsumexp(x) − x_y
     # carries an absolute error of ε·condition whatever its size, so a batch of only confident
@@ -715,6 +698,20 @@ def test_ce5_loss_on_probabilities_never_falls_below_the_floor(
         "floor: CE(softmax(x), y) ≥ log(1 + (C − 1)/e) (1.461 for C = 10), reached when the "
         "model is right and confident, where CE(x, y) → 0"
     )
+
+
+_PROVED_MINUS_NORM = "min(1/2, 2(1 − max p))·‖s − e_y‖ − ‖∇ CE(softmax(x))‖"
+
+
+def _proved_gradient_bound(scores: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per row, min(1/2, 2(1 − max_c p_c))·‖s − e_y‖ with p = softmax(x), s = softmax(p)."""
+    rows = np.arange(scores.shape[0])
+    p = oracles.softmax(scores, axis=1)
+    s = oracles.softmax(p, axis=1)
+    s[rows, target] -= 1.0
+    top = np.argmax(p, axis=1)
+    beside_top = np.sum(np.where(np.arange(p.shape[1]) == top[:, None], 0.0, p), axis=1)
+    return np.minimum(0.5, 2.0 * beside_top) * np.linalg.norm(s, axis=1)
 
 
 @pytest.mark.claim("CE-5")
@@ -757,18 +754,10 @@ def test_ce5_gradients_shrink(device, dtype, cross_entropy, softmax, data):
             scale=1.0,
             what=f"{what} gradient",
         )
-
-    rows = np.arange(scores.shape[0])
-    p = oracles.softmax(scores, axis=1)
-    s = oracles.softmax(p, axis=1)
-    s[rows, case.target] -= 1.0
-    top = np.argmax(p, axis=1)
-    beside_top = np.sum(np.where(np.arange(p.shape[1]) == top[:, None], 0.0, p), axis=1)
-    proved = np.minimum(0.5, 2.0 * beside_top) * np.linalg.norm(s, axis=1)
     norm = np.linalg.norm(composite_grad, axis=1)
     for bound, what in (
         (np.linalg.norm(grad, axis=1), "‖∇ CE(x)‖ − ‖∇ CE(softmax(x))‖"),
-        (proved, "min(1/2, 2(1 − max p))·‖s − e_y‖ − ‖∇ CE(softmax(x))‖"),
+        (_proved_gradient_bound(scores, case.target), _PROVED_MINUS_NORM),
     ):
         assert_close(
             _shortfall(bound, norm),
@@ -816,6 +805,74 @@ def with_label_smoothing(cross_entropy, label_smoothing: float):
     return smoothed
 
 
+def _soft_target_oracle_pairs(
+    scores, soft, cotangent, hard, hard_grad, scales, factor: float = 1.0, **params
+) -> list:
+    """(soft-target oracle × ``factor``, hard-label oracle, scale, name) for value and gradient."""
+    return [
+        (oracles.cross_entropy(scores, soft, **params) * factor, hard, scales[0], "value"),
+        (
+            oracles.cross_entropy_vjp(scores, soft, cotangent, **params) * factor,
+            hard_grad,
+            scales[1],
+            "gradient",
+        ),
+    ]
+
+
+def _assert_sides(sides, x, cotangent, dtype, tolerance, scale, **params) -> None:
+    """Each side ``name → (fn, target, reference, reference_grad, grad_scale)`` against its
+    references, values (within ``scale``) and gradients (within the side's ``grad_scale``)."""
+    for name, (fn, target, reference, reference_grad, grad_scale) in sides.items():
+        assert_value_and_gradient(
+            fn,
+            [x, target],
+            reference,
+            reference_grad,
+            cotangent=cotangent,
+            dtype=dtype,
+            value_tolerance={**tolerance, "scale": scale},
+            grad_tolerance={**tolerance, "scale": grad_scale},
+            what=name,
+            **params,
+        )
+
+
+def _draw_smoothing_case(data, dtype: torch.dtype, reduction: str, weighted: bool):
+    """A (N, C) or (N, C, d1) case, its class weights (rounded to ``dtype``; None unless
+    ``weighted``) and ε in [0, 1], drawn in that order."""
+    case = data.draw(
+        vs.classification_cases(
+            dtype, reduction=reduction, weights=False, ignore_index=False, max_kdims=1
+        ),
+        label="case",
+    )
+    weight = None
+    if weighted:
+        n_classes = case.scores.shape[1]
+        weight = rounded(data.draw(vs.class_weights(n_classes), label="weight"), dtype)
+    return case, weight, data.draw(st.floats(0.0, 1.0), label="label_smoothing")
+
+
+def _rounded_smoothing_inputs(case: vs.LossCase, eps: float, dtype: torch.dtype):
+    """Scores and cotangent rounded to ``dtype``, the exact soft targets (1 − ε)·onehot + ε/C
+    and those rounded to ``dtype``."""
+    scores, cotangent = rounded(case.scores, dtype), rounded(case.cotangent, dtype)
+    exact_soft = smoothed_targets(case.target, case.scores.shape[1], eps)
+    return scores, cotangent, exact_soft, rounded(exact_soft, dtype)
+
+
+def _label_smoothing_oracles(scores, target, cotangent, eps: float, **params):
+    """Float64 value and gradient of CE(x, y; label_smoothing=ε), and their scales."""
+    value = oracles.cross_entropy(scores, target, label_smoothing=eps, **params)
+    grad = oracles.cross_entropy_vjp(scores, target, cotangent, label_smoothing=eps, **params)
+    scale = loss_scale(params["reduction"], target.size, params.get("weight"))
+    grad_scale = oracles.cross_entropy_gradient_bound(
+        scores, target, cotangent, label_smoothing=eps, **params
+    )
+    return value, grad, scale, grad_scale
+
+
 @pytest.mark.claim("CE-6")
 @pytest.mark.dtypes(torch.float32, torch.float16)
 @pytest.mark.parametrize("reduction", TERMS_AND_MEAN)
@@ -833,78 +890,53 @@ def test_ce6_label_smoothing_equals_mixture_and_soft_targets_without_weights(
     are held to the oracle of label smoothing, the soft-target form to the oracle of its own
     (rounded) targets, and the two oracles to each other in float64.
     """
-    case = data.draw(
-        vs.classification_cases(
-            dtype, reduction=reduction, weights=False, ignore_index=False, max_kdims=1
-        ),
-        label="case",
+    case, _, eps = _draw_smoothing_case(data, dtype, reduction, weighted=False)
+    scores, cotangent, exact_soft, soft = _rounded_smoothing_inputs(case, eps, dtype)
+    expected, expected_grad, scale, grad_scale = _label_smoothing_oracles(
+        scores, case.target, cotangent, eps, reduction=reduction
     )
-    eps = data.draw(st.floats(0.0, 1.0), label="label_smoothing")
-    n_classes = case.scores.shape[1]
-    scores, cotangent = rounded(case.scores, dtype), rounded(case.cotangent, dtype)
-    exact_soft = smoothed_targets(case.target, n_classes, eps)
-    soft = rounded(exact_soft, dtype)
-
-    expected = oracles.cross_entropy(scores, case.target, reduction=reduction, label_smoothing=eps)
-    expected_grad = oracles.cross_entropy_vjp(
-        scores, case.target, cotangent, reduction=reduction, label_smoothing=eps
-    )
-    condition, terms = logsumexp_condition(scores), max(scores.size, 1)
-    scale = loss_scale(reduction, case.target.size)
-    grad_scale = oracles.cross_entropy_gradient_bound(
-        scores, case.target, cotangent, reduction=reduction, label_smoothing=eps
-    )
-    identity = [
-        (oracles.cross_entropy(scores, exact_soft, reduction=reduction), expected, scale, "value"),
-        (
-            oracles.cross_entropy_vjp(scores, exact_soft, cotangent, reduction=reduction),
-            expected_grad,
-            grad_scale,
-            "gradient",
-        ),
-    ]
+    tolerance = {"terms": max(scores.size, 1), "condition": logsumexp_condition(scores)}
     check_pairs(
-        identity,
+        _soft_target_oracle_pairs(
+            scores,
+            exact_soft,
+            cotangent,
+            expected,
+            expected_grad,
+            (scale, grad_scale),
+            reduction=reduction,
+        ),
         dtype=torch.float64,
-        terms=terms,
-        condition=condition,
         what="oracle identity: soft-target CE = label smoothing, ",
+        **tolerance,
     )
 
     x, y = to_device(case.scores, device, dtype), to_device(case.target, device)
+    hard = (expected, expected_grad, grad_scale)
     sides = {
-        "CE(label_smoothing=ε)": (with_label_smoothing(cross_entropy, eps), y, None),
+        "CE(label_smoothing=ε)": (with_label_smoothing(cross_entropy, eps), y, *hard),
         "(1 − ε)·CE + ε·mean_c(−log p_c)": (
             smoothing_mixture(cross_entropy, log_softmax, eps),
             y,
-            None,
+            *hard,
         ),
         "CE(soft targets (1 − ε)·onehot + ε/C)": (
             cross_entropy,
             to_device(soft, device, dtype),
-            soft,
+            oracles.cross_entropy(scores, soft, reduction=reduction),
+            oracles.cross_entropy_vjp(scores, soft, cotangent, reduction=reduction),
+            grad_scale,
         ),
     }
-    for name, (fn, target, soft_target) in sides.items():
-        if soft_target is None:
-            reference, reference_grad = expected, expected_grad
-        else:
-            reference = oracles.cross_entropy(scores, soft_target, reduction=reduction)
-            reference_grad = oracles.cross_entropy_vjp(
-                scores, soft_target, cotangent, reduction=reduction
-            )
-        assert_value_and_gradient(
-            fn,
-            [x, target],
-            reference,
-            reference_grad,
-            cotangent=cotangent,
-            dtype=dtype,
-            value_tolerance={"terms": terms, "condition": condition, "scale": scale},
-            grad_tolerance={"terms": terms, "condition": condition, "scale": grad_scale},
-            what=name,
-            reduction=reduction,
-        )
+    _assert_sides(sides, x, cotangent, dtype, tolerance, scale, reduction=reduction)
+
+
+def _hard_over_soft_factor(weight: np.ndarray, target: np.ndarray, reduction: str) -> float:
+    """N/Σ_i w_{y_i} for 'mean' (NaN where the sum is 0), else 1."""
+    if reduction != "mean":
+        return 1.0
+    summed = float(np.sum(weight[target]))
+    return target.size / summed if summed else math.nan
 
 
 @pytest.mark.claim("CE-6")
@@ -923,55 +955,28 @@ def test_ce6_with_class_weights_only_the_mean_differs(
     the oracles is asserted in float64. float64 only: the normalization is exact arithmetic on
     the same sum, so lower precisions add nothing ('sum' is 'none' added up).
     """
-    case = data.draw(
-        vs.classification_cases(
-            dtype, reduction=reduction, weights=False, ignore_index=False, max_kdims=1
-        ),
-        label="case",
-    )
-    n_classes = case.scores.shape[1]
-    weight = rounded(data.draw(vs.class_weights(n_classes), label="weight"), dtype)
-    eps = data.draw(st.floats(0.0, 1.0), label="label_smoothing")
-    scores, cotangent = rounded(case.scores, dtype), rounded(case.cotangent, dtype)
-    exact_soft = smoothed_targets(case.target, n_classes, eps)
-    soft = rounded(exact_soft, dtype)
+    case, weight, eps = _draw_smoothing_case(data, dtype, reduction, weighted=True)
+    scores, cotangent, exact_soft, soft = _rounded_smoothing_inputs(case, eps, dtype)
     params = {"reduction": reduction, "weight": weight}
-
-    hard = oracles.cross_entropy(scores, case.target, label_smoothing=eps, **params)
-    hard_grad = oracles.cross_entropy_vjp(
-        scores, case.target, cotangent, label_smoothing=eps, **params
+    hard, hard_grad, scale, grad_scale = _label_smoothing_oracles(
+        scores, case.target, cotangent, eps, **params
     )
-    condition, terms = logsumexp_condition(scores), max(scores.size, 1)
-    scale = loss_scale(reduction, case.target.size, weight)
-    grad_scale = oracles.cross_entropy_gradient_bound(
-        scores, case.target, cotangent, label_smoothing=eps, **params
-    )
+    tolerance = {"terms": max(scores.size, 1), "condition": logsumexp_condition(scores)}
     # In float64: the soft-target form times N/Σ w_y ('mean') or as is equals the hard form.
-    factor = 1.0
-    if reduction == "mean":
-        summed = float(np.sum(weight[case.target]))
-        factor = case.target.size / summed if summed else math.nan
+    factor = _hard_over_soft_factor(weight, case.target, reduction)
     with np.errstate(invalid="ignore"):
-        related = [
-            (oracles.cross_entropy(scores, exact_soft, **params) * factor, hard, scale, "value"),
-            (
-                oracles.cross_entropy_vjp(scores, exact_soft, cotangent, **params) * factor,
-                hard_grad,
-                grad_scale,
-                "gradient",
-            ),
-        ]
+        related = _soft_target_oracle_pairs(
+            scores, exact_soft, cotangent, hard, hard_grad, (scale, grad_scale), factor, **params
+        )
     if not (reduction == "mean" and case.target.size == 0):  # else 0/0 on both sides
         check_pairs(
             related,
             dtype=torch.float64,
-            terms=terms,
-            condition=condition,
             what=f"oracle relation: soft-target ({reduction}) × {factor:.4g} = hard-label, ",
+            **tolerance,
         )
 
     x, y = to_device(case.scores, device, dtype), to_device(case.target, device)
-    w = to_device(weight, device, dtype)
     sides = {
         "hard labels, label_smoothing=ε": (
             with_label_smoothing(cross_entropy, eps),
@@ -988,20 +993,8 @@ def test_ce6_with_class_weights_only_the_mean_differs(
             oracles.cross_entropy_gradient_bound(scores, soft, cotangent, **params),
         ),
     }
-    for name, (fn, target, reference, reference_grad, bound) in sides.items():
-        assert_value_and_gradient(
-            fn,
-            [x, target],
-            reference,
-            reference_grad,
-            cotangent=cotangent,
-            dtype=dtype,
-            value_tolerance={"terms": terms, "condition": condition, "scale": scale},
-            grad_tolerance={"terms": terms, "condition": condition, "scale": bound},
-            what=name,
-            reduction=reduction,
-            weight=w,
-        )
+    params = {"reduction": reduction, "weight": to_device(weight, device, dtype)}
+    _assert_sides(sides, x, cotangent, dtype, tolerance, scale, **params)
 
 
 EXAMPLE_CE6_WEIGHTED = ([[2.0, 1.0, 0.1], [1.0, 0.2, 1.5]], [0, 2], [1.0, 2.0, 3.0], 0.1)

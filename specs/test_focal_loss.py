@@ -40,6 +40,12 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from specs.oracle_checks import (
+    Expected,
+    assert_matches_oracle,
+    logsumexp_tolerance,
+    softplus_tolerance,
+)
 from verify import oracles, recording
 from verify import strategies as vs
 from verify.autodiff import assert_value_and_gradient, call_or_skip, value_and_grad
@@ -161,30 +167,17 @@ def check_binary_focal(
     fn, x, y, g, device, dtype, *, alpha, gamma, reduction, what, takes_alpha=True
 ):
     """``fn(x, y, [alpha,] gamma, reduction)``'s value and gradient against the focal oracle."""
-    params = {"alpha": alpha} if takes_alpha else {}
-    expected = focal.sigmoid_focal_loss(x, y, alpha, gamma, reduction)
-    expected_grad = focal.sigmoid_focal_loss_vjp(x, y, g, alpha, gamma, reduction)
-    inputs = [to_device(x, device, dtype), to_device(y, device, dtype)]
-    common = {"terms": max(x.size, 1), "condition": softplus_condition(x), "pointwise": True}
-    grad_scale = floored(
-        focal.sigmoid_focal_loss_gradient_bound(x, y, g, alpha, gamma, reduction), dtype
+    params = {"gamma": gamma, "reduction": reduction} | ({"alpha": alpha} if takes_alpha else {})
+    expected = Expected(
+        focal.sigmoid_focal_loss(x, y, alpha, gamma, reduction),
+        focal.sigmoid_focal_loss_vjp(x, y, g, alpha, gamma, reduction),
+        floored(focal_scale(y, alpha, gamma, reduction), dtype),
+        floored(focal.sigmoid_focal_loss_gradient_bound(x, y, g, alpha, gamma, reduction), dtype),
     )
-    return assert_value_and_gradient(
-        fn,
-        inputs,
-        expected,
-        expected_grad,
-        cotangent=g,
-        dtype=dtype,
-        value_tolerance={
-            **common,
-            "scale": floored(focal_scale(y, alpha, gamma, reduction), dtype),
-        },
-        grad_tolerance={**common, "scale": grad_scale},
-        what=what,
-        gamma=gamma,
-        reduction=reduction,
-        **params,
+    inputs = [to_device(x, device, dtype), to_device(y, device, dtype)]
+    tolerance = softplus_tolerance(x)
+    return assert_matches_oracle(
+        fn, inputs, expected, cotangent=g, dtype=dtype, tolerance=tolerance, what=what, **params
     )
 
 
@@ -231,9 +224,16 @@ def test_fl1_gamma_zero_is_alpha_weighted_bce(
     alpha = draw_alpha(data, dtype)
     x, y, g = data.draw(binary_cases(dtype, reduction), label="case")
     weight = None if alpha < 0 else rounded(focal.alpha_factor(y, alpha), dtype)
-    expected = oracles.binary_cross_entropy_with_logits(x, y, weight, reduction=reduction)
-    expected_grad = oracles.binary_cross_entropy_with_logits_vjp(
-        x, y, g, weight, reduction=reduction
+    expected = Expected(
+        oracles.binary_cross_entropy_with_logits(x, y, weight, reduction=reduction),
+        oracles.binary_cross_entropy_with_logits_vjp(x, y, g, weight, reduction=reduction),
+        floored(focal_scale(y, alpha, 0.0, reduction), dtype),
+        floored(
+            oracles.binary_cross_entropy_with_logits_gradient_bound(
+                x, y, g, weight, reduction=reduction
+            ),
+            dtype,
+        ),
     )
     bce_params = {"reduction": reduction}
     if weight is not None:
@@ -246,26 +246,10 @@ def test_fl1_gamma_zero_is_alpha_weighted_bce(
         "BCEWithLogitsLoss(weight = α_t)": (binary_cross_entropy_with_logits, bce_params),
     }
     inputs = [to_device(x, device, dtype), to_device(y, device, dtype)]
-    common = {"terms": max(x.size, 1), "condition": softplus_condition(x), "pointwise": True}
-    value_scale = floored(focal_scale(y, alpha, 0.0, reduction), dtype)
-    grad_scale = floored(
-        oracles.binary_cross_entropy_with_logits_gradient_bound(
-            x, y, g, weight, reduction=reduction
-        ),
-        dtype,
-    )
+    tolerance = softplus_tolerance(x)
     for name, (fn, params) in sides.items():
-        assert_value_and_gradient(
-            fn,
-            inputs,
-            expected,
-            expected_grad,
-            cotangent=g,
-            dtype=dtype,
-            value_tolerance={**common, "scale": value_scale},
-            grad_tolerance={**common, "scale": grad_scale},
-            what=name,
-            **params,
+        assert_matches_oracle(
+            fn, inputs, expected, cotangent=g, dtype=dtype, tolerance=tolerance, what=name, **params
         )
 
 
@@ -745,32 +729,21 @@ def as_alpha(params):
 
 def check_softmax_focal(fn, case, device, dtype, gamma, what):
     x, y = to_device(case.scores, device, dtype), to_device(case.target, device)
-    params = as_alpha(params_to_device(case.params, device, dtype))
+    params = {"gamma": gamma, **as_alpha(params_to_device(case.params, device, dtype))}
     scores, ref = rounded(case.scores, dtype), params_rounded(case.params, dtype)
     g = rounded(case.cotangent, dtype)
-    expected = focal.softmax_focal_loss(scores, case.target, gamma, **ref)
-    expected_grad = focal.softmax_focal_loss_vjp(scores, case.target, g, gamma, **ref)
-    common = {
-        "terms": max(scores.size, 1),
-        "condition": logsumexp_condition(scores),
-        "pointwise": True,
-    }
     scale = (1 + gamma) * loss_scale(ref["reduction"], case.target.size, ref.get("weight"))
-    grad_scale = floored(
-        focal.softmax_focal_loss_gradient_bound(scores, case.target, g, gamma, **ref), dtype
+    expected = Expected(
+        focal.softmax_focal_loss(scores, case.target, gamma, **ref),
+        focal.softmax_focal_loss_vjp(scores, case.target, g, gamma, **ref),
+        floored(scale, dtype),
+        floored(
+            focal.softmax_focal_loss_gradient_bound(scores, case.target, g, gamma, **ref), dtype
+        ),
     )
-    return assert_value_and_gradient(
-        fn,
-        [x, y],
-        expected,
-        expected_grad,
-        cotangent=g,
-        dtype=dtype,
-        value_tolerance={**common, "scale": floored(scale, dtype)},
-        grad_tolerance={**common, "scale": grad_scale},
-        what=what,
-        gamma=gamma,
-        **params,
+    tolerance = logsumexp_tolerance(scores)
+    return assert_matches_oracle(
+        fn, [x, y], expected, cotangent=g, dtype=dtype, tolerance=tolerance, what=what, **params
     )
 
 
@@ -987,25 +960,17 @@ def test_fl7_shortcut_equals_explicit_pt_for_hard_labels(device, dtype, pt_short
     """
     x, y, g = data.draw(binary_cases(dtype, "none"), label="case")
     unit_weight = data.draw(st.booleans(), label="pos_weight = 1")
-    expected = focal.target_probability(x, y)
-    expected_grad = focal.target_probability_vjp(x, y, g)
+    grad_scale = float(np.max(np.abs(g), initial=0.0))
+    expected = Expected(
+        focal.target_probability(x, y), focal.target_probability_vjp(x, y, g), 1.0, grad_scale
+    )
     inputs = [to_device(x, device, dtype), to_device(y, device, dtype)]
     params = {"pos_weight": to_device(np.ones(x.shape[-1]), device, dtype)} if unit_weight else {}
-    grad_scale = float(np.max(np.abs(g), initial=0.0))
     sides = {"exp(−BCEWithLogits)": (pt_shortcut, params), "explicit p_t": (explicit_pt, {})}
-    common = {"condition": softplus_condition(x), "pointwise": True}
-    for name, (fn, fn_params) in sides.items():
-        assert_value_and_gradient(
-            fn,
-            inputs,
-            expected,
-            expected_grad,
-            cotangent=g,
-            dtype=dtype,
-            value_tolerance={**common, "scale": 1.0},
-            grad_tolerance={**common, "scale": grad_scale},
-            what=name,
-            **fn_params,
+    tolerance = {"condition": softplus_condition(x), "pointwise": True}
+    for name, (fn, extra) in sides.items():
+        assert_matches_oracle(
+            fn, inputs, expected, cotangent=g, dtype=dtype, tolerance=tolerance, what=name, **extra
         )
 
 

@@ -44,6 +44,7 @@ from specs.distribution_draws import (
     shapes,
     soft_targets,
 )
+from specs.oracle_checks import Expected, assert_matches_oracle
 from verify import oracles, recording
 from verify import strategies as vs
 from verify.autodiff import assert_value_and_gradient, call_or_skip, value_and_grad
@@ -53,13 +54,7 @@ from verify.devices import rounded, to_device, to_numpy
 from verify.oracles import entropy as ent
 from verify.oracles.divergence import KL_REDUCTIONS
 from verify.oracles.reduction import reduce
-from verify.tolerances import (
-    assert_close,
-    compare,
-    logsumexp_condition,
-    loss_scale,
-    tolerance,
-)
+from verify.tolerances import assert_close, compare, logsumexp_condition, loss_scale, tolerance
 
 
 @functools.cache
@@ -141,19 +136,11 @@ def test_kl1_kl_equals_cross_entropy_minus_entropy(device, dtype, kl_div, data):
             what=f"oracle identity KL = CE − H ({reduction})",
         )
         sides = {"KLDivLoss": kl_div, "CE(P, Q) − H(P) in torch": cross_entropy_minus_entropy}
+        reference = Expected(expected, expected_grad, scale, None)
+        run = {"cotangent": cotangent, "dtype": dtype, "tolerance": kw}
         for name, fn in sides.items():
-            assert_value_and_gradient(
-                fn,
-                inputs,
-                expected,
-                expected_grad,
-                cotangent=cotangent,
-                dtype=dtype,
-                value_tolerance={"scale": scale, **kw},
-                grad_tolerance=kw,
-                what=f"{name} ({reduction})",
-                reduction=reduction,
-            )
+            what = f"{name} ({reduction})"
+            assert_matches_oracle(fn, inputs, reference, what=what, reduction=reduction, **run)
 
 
 # --- KL-2: KL to a one-hot target is cross-entropy --------------------------------------------
@@ -425,6 +412,20 @@ def soft_label_cases(draw, dtype: torch.dtype):
     return "smoothed", z, t, y, {"label_smoothing": eps}
 
 
+def _check_kl_ce_oracles(z_r, log_p, t, ce_target, cotangent, reduction, ce, kw, scale, grad_scale):
+    """The oracles to each other, in float64 on the exact target t: KL = CE − H(t) and
+    ∂KL/∂z = ∂CE/∂z (CE with the parameters ``ce``, KL with ``reduction``)."""
+    ce_reduction = ce["reduction"]
+    exact_kl = oracles.kl_div(log_p, t, reduction)
+    exact_ce = oracles.cross_entropy(z_r, ce_target, **ce)
+    offset = reduce(ent.entropy(t, axis=1), ce_reduction)
+    exact_kl_grad = oracles.cross_entropy_vjp(z_r, t, cotangent, reduction=ce_reduction)
+    exact_ce_grad = oracles.cross_entropy_vjp(z_r, ce_target, cotangent, **ce)
+    f64 = {"dtype": torch.float64, **kw}
+    assert_close(exact_kl, exact_ce - offset, **f64, scale=scale, what="oracle KL = CE − H")
+    assert_close(exact_kl_grad, exact_ce_grad, **f64, scale=grad_scale, what="oracle ∂KL = ∂CE")
+
+
 @pytest.mark.claim("KL-4")
 @F64_F32
 @given(data=st.data())
@@ -453,16 +454,12 @@ def test_kl4_kl_is_cross_entropy_minus_target_entropy(
             z_r, t_r, cotangent, reduction=ce_reduction
         )
         ce = {"reduction": ce_reduction, **ce_params}
-        exact_kl = oracles.kl_div(log_p, t, reduction)
-        exact_ce = oracles.cross_entropy(z_r, ce_target, **ce)
-        offset = reduce(ent.entropy(t, axis=1), ce_reduction)
-        exact_kl_grad = oracles.cross_entropy_vjp(z_r, t, cotangent, reduction=ce_reduction)
-        exact_ce_grad = oracles.cross_entropy_vjp(z_r, ce_target, cotangent, **ce)
-        f64 = {"dtype": torch.float64, **kw}
-        assert_close(exact_kl, exact_ce - offset, **f64, scale=scale, what="oracle KL = CE − H")
-        assert_close(exact_kl_grad, exact_ce_grad, **f64, scale=grad_scale, what="oracle ∂KL = ∂CE")
+        _check_kl_ce_oracles(
+            z_r, log_p, t, ce_target, cotangent, reduction, ce, kw, scale, grad_scale
+        )
 
         kl = kl_to_one_hot(kl_div, log_softmax, target, reduction)  # any target t, not one-hot
+        run = {"cotangent": cotangent, "dtype": dtype, "tolerance": kw}
         sides = {
             "KLDivLoss(log_softmax)": (
                 kl,
@@ -480,18 +477,9 @@ def test_kl4_kl_is_cross_entropy_minus_target_entropy(
             ),
         }
         for name, (fn, inputs, params, expected, expected_grad) in sides.items():
-            assert_value_and_gradient(
-                fn,
-                inputs,
-                expected,
-                expected_grad,
-                cotangent=cotangent,
-                dtype=dtype,
-                value_tolerance={"scale": scale, **kw},
-                grad_tolerance={"scale": grad_scale, **kw},
-                what=f"{name} ({reduction}, {kind} targets)",
-                **params,
-            )
+            reference = Expected(expected, expected_grad, scale, grad_scale)
+            what = f"{name} ({reduction}, {kind} targets)"
+            assert_matches_oracle(fn, inputs, reference, what=what, **run, **params)
 
 
 @functools.cache
@@ -585,19 +573,16 @@ def test_kl5_log_target_equals_probability_target(device, dtype, kl_div, data):
             what=f"oracle identity log_target=True on log t = False on t ({reduction})",
         )
         for name, (target, log_target) in sides.items():
-            assert_value_and_gradient(
-                kl_div,
-                [a, to_device(target, device, dtype)],
+            reference = Expected(
                 oracles.kl_div(a_r, target, reduction, log_target=log_target),
                 oracles.kl_div_vjp(a_r, target, cotangent, reduction, log_target),
-                cotangent=cotangent,
-                dtype=dtype,
-                value_tolerance={"scale": scale, **kw},
-                grad_tolerance=kw,
-                what=f"{name} ({reduction})",
-                reduction=reduction,
-                log_target=log_target,
+                scale,
+                None,
             )
+            run = {"cotangent": cotangent, "dtype": dtype, "tolerance": kw}
+            params = {"reduction": reduction, "log_target": log_target, **run}
+            inputs = [a, to_device(target, device, dtype)]
+            assert_matches_oracle(kl_div, inputs, reference, what=f"{name} ({reduction})", **params)
 
 
 @pytest.mark.implementation_detail(

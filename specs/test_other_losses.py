@@ -38,7 +38,7 @@ from torch import nn
 from verify import oracles, recording
 from verify import strategies as vs
 from verify.autodiff import value_and_grad
-from verify.checks import check
+from verify.checks import check, check_pairs
 from verify.devices import rounded, to_device, to_numpy
 from verify.oracles import regression
 from verify.oracles.reduction import REDUCTIONS, expand_cotangent, reduce
@@ -186,58 +186,45 @@ def test_misc1_adaptive_softmax_loss_is_nll_of_its_log_prob(
     log_prob = module.log_prob(x).detach()
     returned = to_numpy(log_prob)
     result = module(x, y)
-    assert_close(
-        result.loss,
-        oracles.nll_loss(returned, target),
-        dtype=dtype,
-        terms=terms,
-        condition=condition,
-        scale=1.0,
-        what=".loss against NLLLoss(log_prob, y), mean",
-    )
-    assert_close(
-        result.output,
-        returned[np.arange(n), target],
-        dtype=dtype,
-        terms=terms,
-        condition=condition,
-        scale=1.0,
-        what=".output against log_prob gathered at the targets",
-    )
-    assert_close(
-        special.logsumexp(returned, axis=1),
-        np.zeros(n),
-        dtype=dtype,
-        terms=terms,
-        condition=condition,
-        scale=1.0,
-        what="logsumexp of each log_prob row",
-    )
-    assert_close(
-        log_prob,
-        expected,
-        dtype=dtype,
-        terms=terms,
-        condition=condition,
-        scale=1.0,
-        what="log_prob against the float64 adaptive softmax",
+    values = [
+        (
+            result.loss,
+            oracles.nll_loss(returned, target),
+            ".loss against NLLLoss(log_prob, y), mean",
+        ),
+        (
+            result.output,
+            returned[np.arange(n), target],
+            ".output against log_prob gathered at the targets",
+        ),
+        (special.logsumexp(returned, axis=1), np.zeros(n), "logsumexp of each log_prob row"),
+        (log_prob, expected, "log_prob against the float64 adaptive softmax"),
+    ]
+    tolerance = {"dtype": dtype, "terms": terms, "condition": condition}
+    check_pairs([(actual, reference, 1.0, what) for actual, reference, what in values], **tolerance)
+    _check_adaptive_gradients(
+        module, nll_loss, [x, y], (x_np, w, target), expected, cotangent, tolerance
     )
 
-    nll_cotangent = oracles.nll_loss_vjp(expected, target, cotangent)
-    expected_grad = adaptive_log_prob_vjp(x_np, w, nll_cotangent)
+
+def _check_adaptive_gradients(module, nll_loss, inputs, problem, expected, cotangent, tolerance):
+    """The gradients of ``.loss`` and of NLLLoss(log_prob(x), y) with respect to x against the
+    float64 gradient −(g/N)·Σ_n ∂ log p(y_n | x_n)/∂x (``problem`` = (x, weights, targets))."""
+    x_np, w, target = problem
+    expected_grad = adaptive_log_prob_vjp(
+        x_np, w, oracles.nll_loss_vjp(expected, target, cotangent)
+    )
     grad_scale = adaptive_gradient_scale(x_np, w, cotangent)
     sides = {
         ".loss": lambda inputs, targets: module(inputs, targets).loss,
         "NLLLoss(log_prob)": lambda inputs, targets: nll_loss(module.log_prob(inputs), targets),
     }
     for name, fn in sides.items():
-        _, grad = value_and_grad(fn, [x, y], cotangent=cotangent)
+        _, grad = value_and_grad(fn, inputs, cotangent=cotangent)
         assert_close(
             grad,
             expected_grad,
-            dtype=dtype,
-            terms=terms,
-            condition=condition,
+            **tolerance,
             scale=grad_scale,
             what=f"gradient of {name} with respect to the input",
         )
@@ -268,6 +255,64 @@ def bce_target_gradient(
         return g * (np.log1p(-y) - np.log(y))
 
 
+def _check_swap(binary_cross_entropy, tensors, arrays, cotangent, reduction, dtype) -> None:
+    """BCE(p, y) and BCE(y, p) against their oracles (values, and gradients with respect to p),
+    the swapped oracle against 100·|y − p|, and the swapped value above the correct one."""
+    prediction, label = tensors
+    p, y = arrays
+    n = p.size
+    swapped = oracles.binary_cross_entropy(y, p, reduction=reduction)
+    scale = loss_scale(reduction, n)
+    value, grad = value_and_grad(
+        binary_cross_entropy, [prediction, label], cotangent=cotangent, reduction=reduction
+    )
+    assert_close(
+        value,
+        oracles.binary_cross_entropy(p, y, reduction=reduction),
+        dtype=dtype,
+        terms=n,
+        scale=scale,
+        what=f"BCE(p, y) value ({reduction})",
+    )
+    assert_close(
+        grad,
+        oracles.binary_cross_entropy_vjp(p, y, cotangent, reduction=reduction),
+        dtype=dtype,
+        terms=n,
+        what=f"BCE(p, y) gradient with respect to p ({reduction})",
+    )
+    swapped_value, swapped_grad = value_and_grad(
+        binary_cross_entropy,
+        [label, prediction],
+        cotangent=cotangent,
+        wrt=1,
+        reduction=reduction,
+    )
+    assert_close(
+        swapped_value,
+        swapped,
+        dtype=dtype,
+        terms=n,
+        scale=100.0 * scale,
+        what=f"BCE(y, p) value ({reduction})",
+    )
+    assert_close(
+        swapped_grad,
+        bce_target_gradient(p, y, cotangent, reduction),
+        dtype=dtype,
+        what=f"BCE(y, p) gradient with respect to p ({reduction})",
+    )
+    assert_close(
+        swapped,
+        reduce(bce_swap_oracle(p, y), reduction),
+        dtype=torch.float64,
+        terms=n,
+        what="oracle identity BCE(y, p) = 100·|y − p|",
+    )
+    original, changed = to_numpy(value), to_numpy(swapped_value)
+    check(np.all(changed > original), "swapped BCE", changed, f"above {original}")
+
+
 @pytest.mark.claim("MISC-2")
 @given(data=st.data())
 def test_misc2_swapping_bce_arguments_changes_the_loss(device, dtype, binary_cross_entropy, data):
@@ -290,56 +335,7 @@ def test_misc2_swapping_bce_arguments_changes_the_loss(device, dtype, binary_cro
         cotangent = rounded(
             data.draw(vs.cotangents((n,) if reduction == "none" else ()), label="g"), dtype
         )
-        swapped = oracles.binary_cross_entropy(y, p, reduction=reduction)
-        scale = loss_scale(reduction, n)
-        value, grad = value_and_grad(
-            binary_cross_entropy, [prediction, label], cotangent=cotangent, reduction=reduction
-        )
-        assert_close(
-            value,
-            oracles.binary_cross_entropy(p, y, reduction=reduction),
-            dtype=dtype,
-            terms=n,
-            scale=scale,
-            what=f"BCE(p, y) value ({reduction})",
-        )
-        assert_close(
-            grad,
-            oracles.binary_cross_entropy_vjp(p, y, cotangent, reduction=reduction),
-            dtype=dtype,
-            terms=n,
-            what=f"BCE(p, y) gradient with respect to p ({reduction})",
-        )
-        swapped_value, swapped_grad = value_and_grad(
-            binary_cross_entropy,
-            [label, prediction],
-            cotangent=cotangent,
-            wrt=1,
-            reduction=reduction,
-        )
-        assert_close(
-            swapped_value,
-            swapped,
-            dtype=dtype,
-            terms=n,
-            scale=100.0 * scale,
-            what=f"BCE(y, p) value ({reduction})",
-        )
-        assert_close(
-            swapped_grad,
-            bce_target_gradient(p, y, cotangent, reduction),
-            dtype=dtype,
-            what=f"BCE(y, p) gradient with respect to p ({reduction})",
-        )
-        assert_close(
-            swapped,
-            reduce(bce_swap_oracle(p, y), reduction),
-            dtype=torch.float64,
-            terms=n,
-            what="oracle identity BCE(y, p) = 100·|y − p|",
-        )
-        original, changed = to_numpy(value), to_numpy(swapped_value)
-        check(np.all(changed > original), "swapped BCE", changed, f"above {original}")
+        _check_swap(binary_cross_entropy, (prediction, label), (p, y), cotangent, reduction, dtype)
 
 
 @pytest.mark.claim("MISC-2")

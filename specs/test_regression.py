@@ -279,6 +279,30 @@ def smooth_l1_cases(draw, dtype: torch.dtype):
     return beta, x, y
 
 
+def _check_huber_identity(x, beta, reduction, cotangent, smooth_l1, huber) -> None:
+    """Between the float64 oracles ``smooth_l1`` and ``huber`` (each (value, gradient)):
+    Huber(δ) = δ·SmoothL1(δ), values and gradients."""
+    terms = max(x.size, 1)
+    # Tiny errors (|d| below ~1e-154) make 0.5·d² and d/β float64 subnormals, whose absolute
+    # error (up to eps·tiny) the factor δ scales back up: the identity holds to tiny·max(1, δ)
+    # per element (times numel for 'sum', times |g| for gradients).
+    floor = float(torch.finfo(torch.float64).tiny) * max(1.0, beta) * loss_scale(reduction, x.size)
+    largest_g = float(np.max(np.abs(cotangent), initial=1.0))
+    for name, left, right, size in (
+        ("Huber(δ) = δ·SmoothL1(δ)", beta * smooth_l1[0], huber[0], floor),
+        ("∂Huber(δ) = δ·∂SmoothL1(δ)", beta * smooth_l1[1], huber[1], floor * largest_g),
+    ):
+        finite = np.abs(right[np.isfinite(right)])
+        assert_close(
+            left,
+            right,
+            dtype=torch.float64,
+            terms=terms,
+            scale=max(float(finite.max(initial=0.0)), size),
+            what=f"oracle identity {name}",
+        )
+
+
 @pytest.mark.claim("REG-2")
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @given(data=st.data())
@@ -300,25 +324,9 @@ def test_reg2_smooth_l1_and_huber_match_piecewise_definitions(
     huber_grad = oracle.huber_loss_vjp(x, y, cotangent, reduction, beta)
     smooth_l1 = oracle.smooth_l1_loss(x, y, reduction, beta)
     smooth_l1_grad = oracle.smooth_l1_loss_vjp(x, y, cotangent, reduction, beta)
-    terms = max(x.size, 1)
-    # Tiny errors (|d| below ~1e-154) make 0.5·d² and d/β float64 subnormals, whose absolute
-    # error (up to eps·tiny) the factor δ scales back up: the identity holds to tiny·max(1, δ)
-    # per element (times numel for 'sum', times |g| for gradients).
-    floor = float(torch.finfo(torch.float64).tiny) * max(1.0, beta) * loss_scale(reduction, x.size)
-    largest_g = float(np.max(np.abs(cotangent), initial=1.0))
-    for name, left, right, size in (
-        ("Huber(δ) = δ·SmoothL1(δ)", beta * smooth_l1, huber, floor),
-        ("∂Huber(δ) = δ·∂SmoothL1(δ)", beta * smooth_l1_grad, huber_grad, floor * largest_g),
-    ):
-        finite = np.abs(right[np.isfinite(right)])
-        assert_close(
-            left,
-            right,
-            dtype=torch.float64,
-            terms=terms,
-            scale=max(float(finite.max(initial=0.0)), size),
-            what=f"oracle identity {name}",
-        )
+    _check_huber_identity(
+        x, beta, reduction, cotangent, (smooth_l1, smooth_l1_grad), (huber, huber_grad)
+    )
 
     # Huber's 0.5·d² has no division by β: its underflow floor is the dtype's smallest normal.
     # With the oracle identity, holding each torch loss to its own oracle shows the identity.
@@ -537,21 +545,9 @@ def test_reg2_gradcheck_and_gradgradcheck(device, dtype, smooth_l1_loss, huber_l
 # REG-3: SmoothL1's gradient is bounded by 1; MSE's grows linearly with the error.
 
 
-@pytest.mark.claim("REG-3")
-@given(data=st.data())
-def test_reg3_smooth_l1_gradient_bounded_mse_gradient_linear(
-    device, dtype, smooth_l1_loss, mse_loss, data
-):
-    """|∂SmoothL1/∂x| ≤ 1 per element for any error and any β; |∂MSE/∂x| = 2|d| is unbounded.
-
-    With a unit upstream gradient: per element for 'none' and 'sum', and ≤ 1/numel for
-    'mean' (the mean scales every element's gradient by 1/numel); each example is checked in
-    all three reductions. Errors are large (|d| ≥ 1, up to where the squares overflow the
-    dtype), β from 1e-3 to 1e3. MSE's gradient is 2·d (/numel): linear in d, so it exceeds
-    SmoothL1's bound wherever |d| > 1/2, here everywhere. The values are REG-1's and REG-2's
-    business; here only the gradients are held to the oracle and to the bound. (Huber's
-    gradient is bounded by δ, not 1: Huber(δ) = δ·SmoothL1(δ).)
-    """
+def _draw_large_errors(data, dtype: torch.dtype) -> tuple[float, np.ndarray, np.ndarray]:
+    """β from 1e-3 to 1e3 and (x, y) with every |x − y| ≥ 1, up to where the squares overflow
+    the dtype (rounded to it)."""
     beta = data.draw(scales(), label="beta")
     shape = data.draw(regression_shapes(min_n=1), label="shape")
     size = math.prod(shape)
@@ -568,6 +564,26 @@ def test_reg3_smooth_l1_gradient_bounded_mse_gradient_linear(
     y = rounded(target, dtype)
     x = rounded(y + sign * error, dtype)
     assume(np.all(np.abs(x - y) >= 1.0))
+    return beta, x, y
+
+
+@pytest.mark.claim("REG-3")
+@given(data=st.data())
+def test_reg3_smooth_l1_gradient_bounded_mse_gradient_linear(
+    device, dtype, smooth_l1_loss, mse_loss, data
+):
+    """|∂SmoothL1/∂x| ≤ 1 per element for any error and any β; |∂MSE/∂x| = 2|d| is unbounded.
+
+    With a unit upstream gradient: per element for 'none' and 'sum', and ≤ 1/numel for
+    'mean' (the mean scales every element's gradient by 1/numel); each example is checked in
+    all three reductions. Errors are large (|d| ≥ 1, up to where the squares overflow the
+    dtype), β from 1e-3 to 1e3. MSE's gradient is 2·d (/numel): linear in d, so it exceeds
+    SmoothL1's bound wherever |d| > 1/2, here everywhere. The values are REG-1's and REG-2's
+    business; here only the gradients are held to the oracle and to the bound. (Huber's
+    gradient is bounded by δ, not 1: Huber(δ) = δ·SmoothL1(δ).)
+    """
+    beta, x, y = _draw_large_errors(data, dtype)
+    shape, size = x.shape, x.size
     for reduction in REDUCTIONS:
         cotangent = np.ones(shape) if reduction == "none" else np.array(1.0)
         bound = 1.0 / size if reduction == "mean" else 1.0

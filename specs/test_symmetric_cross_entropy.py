@@ -31,6 +31,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from specs.oracle_checks import Expected, assert_matches_oracle, logsumexp_tolerance
 from verify import oracles, recording
 from verify import strategies as vs
 from verify.autodiff import assert_value_and_gradient, call_or_skip
@@ -292,66 +293,50 @@ def test_sce2_rce_is_scaled_complement_of_target_probability(device, dtype, redu
     """−Σ softmax(x)·log clamp(onehot, 1e-4, 1) = −log(1e-4)·(1 − p_y), values and gradients
     (∂/∂x_j = −log(1e-4)·p_y·(p_j − [j = y])), every reduction."""
     case = rce_case(data, dtype, reduction)
-    scores, g = rounded(case.scores, dtype), rounded(case.cotangent, dtype)
     eps = label_eps(dtype)
-    expected = symmetric.reverse_cross_entropy(scores, case.target, eps, reduction)
-    expected_grad = symmetric.reverse_cross_entropy_vjp(scores, case.target, g, eps, reduction)
+
+    def oracle(scores, g):
+        return (
+            symmetric.reverse_cross_entropy(scores, case.target, eps, reduction),
+            symmetric.reverse_cross_entropy_vjp(scores, case.target, g, eps, reduction),
+        )
+
+    check_against_oracle(rce, case, device, dtype, oracle, -math.log(eps), "RCE")
+
+
+def check_against_oracle(fn, case, device, dtype, oracle, size: float, what: str, **params):
+    """``fn``'s value and gradient against ``oracle(scores, cotangent)`` = (value, gradient)
+    on the rounded inputs, for a loss at most ``size`` per position."""
+    reduction = case.params["reduction"]
+    scores, g = rounded(case.scores, dtype), rounded(case.cotangent, dtype)
     x, y = to_device(case.scores, device, dtype), to_device(case.target, device)
-    k = -math.log(eps)
-    common = {
-        "terms": max(scores.size, 1),
-        "condition": logsumexp_condition(scores),
-        "pointwise": True,
-    }
     n = case.target.size
-    grad_scale = k * float(np.max(np.abs(expand_cotangent(g, (n,), reduction)), initial=0.0))
-    assert_value_and_gradient(
-        rce,
-        [x, y],
-        expected,
-        expected_grad,
-        cotangent=g,
-        dtype=dtype,
-        value_tolerance={**common, "scale": k * loss_scale(reduction, n)},
-        grad_tolerance={**common, "scale": grad_scale},
-        what="RCE",
-        reduction=reduction,
+    largest_cotangent = float(np.max(np.abs(expand_cotangent(g, (n,), reduction)), initial=0.0))
+    expected = Expected(
+        *oracle(scores, g), size * loss_scale(reduction, n), size * largest_cotangent
+    )
+    tolerance = logsumexp_tolerance(scores)
+    params = {"reduction": reduction, **params}
+    assert_matches_oracle(
+        fn, [x, y], expected, cotangent=g, dtype=dtype, tolerance=tolerance, what=what, **params
     )
 
 
 def check_sce(fn, case, device, dtype, coef_a, coef_b, what, **params):
     """``fn``'s value and gradient against the oracle a·CE + b·RCE."""
     reduction = case.params["reduction"]
-    scores, g = rounded(case.scores, dtype), rounded(case.cotangent, dtype)
     eps = label_eps(dtype)
-    expected = symmetric.symmetric_cross_entropy(
-        scores, case.target, coef_a, coef_b, eps, reduction
-    )
-    expected_grad = symmetric.symmetric_cross_entropy_vjp(
-        scores, case.target, g, coef_a, coef_b, eps, reduction
-    )
-    x, y = to_device(case.scores, device, dtype), to_device(case.target, device)
+
+    def oracle(scores, g):
+        return (
+            symmetric.symmetric_cross_entropy(scores, case.target, coef_a, coef_b, eps, reduction),
+            symmetric.symmetric_cross_entropy_vjp(
+                scores, case.target, g, coef_a, coef_b, eps, reduction
+            ),
+        )
+
     size = abs(coef_a) + abs(coef_b) * -math.log(eps)
-    n = case.target.size
-    common = {
-        "terms": max(scores.size, 1),
-        "condition": logsumexp_condition(scores),
-        "pointwise": True,
-    }
-    grad_scale = size * float(np.max(np.abs(expand_cotangent(g, (n,), reduction)), initial=0.0))
-    assert_value_and_gradient(
-        fn,
-        [x, y],
-        expected,
-        expected_grad,
-        cotangent=g,
-        dtype=dtype,
-        value_tolerance={**common, "scale": size * loss_scale(reduction, n)},
-        grad_tolerance={**common, "scale": grad_scale},
-        what=what,
-        reduction=reduction,
-        **params,
-    )
+    check_against_oracle(fn, case, device, dtype, oracle, size, what, **params)
 
 
 @pytest.mark.claim("SCE-2")

@@ -25,12 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from specs.linear_problems import (
-    gradient_magnitude,
-    linear_gradient,
-    linear_model,
-    linear_problems,
-)
+from specs.linear_problems import gradient_magnitude, linear_gradient, linear_model, linear_problems
 from verify import recording
 from verify.autodiff import call_or_skip
 from verify.checks import check, check_differs
@@ -342,6 +337,18 @@ def mean_of_micro_batch_means(batch):
     return sum(parts) / batch["k"]
 
 
+def assert_mean_over_k_is_mean_of_means(accumulate, batch, device, dtype, cross_entropy):
+    """The accumulated gradient (returned) against (1/k)·Σ_j ∇mean_j."""
+    grad, _ = accumulated(accumulate, batch, device, dtype, cross_entropy)
+    assert_close(
+        grad,
+        mean_of_micro_batch_means(batch),
+        what="mean/k accumulation against the mean of micro-batch means",
+        **gradient_tolerances(tokens(batch), dtype),
+    )
+    return grad
+
+
 def assert_accumulation_reproduces_full_batch(accumulate, batch, device, dtype, cross_entropy):
     """The accumulated gradient, the torch full-batch one and the oracle's agree; so does step."""
     flat = tokens(batch)
@@ -416,13 +423,7 @@ def test_ag4_unequal_counts_mean_over_k_is_not_full_batch_gradient(
     batch = {
         k: rounded(v, dtype) if k in ("X", "W0", "b0") else v for k, v in AG4_COUNTEREXAMPLE.items()
     }
-    grad, _ = accumulated(accumulate, batch, device, dtype, cross_entropy)
-    assert_close(
-        grad,
-        mean_of_micro_batch_means(batch),
-        what="mean/k accumulation against the mean of micro-batch means",
-        **gradient_tolerances(tokens(batch), dtype),
-    )
+    grad = assert_mean_over_k_is_mean_of_means(accumulate, batch, device, dtype, cross_entropy)
     full = oracle_linear_gradient(tokens(batch))
     check_differs(
         grad, full, "mean/k against the full batch", **gradient_tolerances(tokens(batch), dtype)
@@ -445,10 +446,4 @@ def test_ag4_unequal_counts_mean_over_k_is_mean_of_micro_batch_means(
 ):
     """With unequal counts, mean CE / k accumulates (1/k)·Σ_j ∇mean_j, whatever the counts."""
     batch = data.draw(token_batches(dtype, equal_counts=False), label="batch")
-    grad, _ = accumulated(accumulate, batch, device, dtype, cross_entropy)
-    assert_close(
-        grad,
-        mean_of_micro_batch_means(batch),
-        what="mean/k accumulation against the mean of micro-batch means",
-        **gradient_tolerances(tokens(batch), dtype),
-    )
+    assert_mean_over_k_is_mean_of_means(accumulate, batch, device, dtype, cross_entropy)

@@ -50,10 +50,7 @@ from verify.autodiff import value_and_grad
 from verify.checks import check, check_differs
 from verify.devices import rounded, to_device
 from verify.oracles.optim import adam_trajectory, adamw_trajectory
-from verify.tolerances import (
-    assert_close,
-    tolerance,
-)
+from verify.tolerances import assert_close, tolerance
 
 STEPS = 5
 SGD_CONFIGS = {
@@ -202,6 +199,24 @@ def assert_trajectory_close(actual, expected, *, dtype, problem, conditions, for
         )
 
 
+def draw_adam_oracle(data, dtype, trajectory, *, coupled: bool):
+    """A drawn problem and Adam settings, the float64 trajectory of ``trajectory`` (the Adam or
+    AdamW oracle) on them with the problem's λ, and the conditions of its iterates."""
+    problem = data.draw(classifier_problems(dtype), label="problem")
+    settings = data.draw(adam_settings(), label="settings")
+    lam = problem["weight_decay"]
+    expected = trajectory(
+        problem["W0"],
+        oracle_gradient(problem["X"], problem["y"]),
+        steps=STEPS,
+        lr=problem["lr"],
+        weight_decay=lam,
+        **settings,
+    )
+    conditions = adam_conditions(problem, expected, settings, dtype, decay=lam, coupled=coupled)
+    return problem, settings, expected, conditions
+
+
 @pytest.mark.claim("WD-2")
 @pytest.mark.dtypes(torch.float64, torch.float32)
 @pytest.mark.parametrize("adam", [torch.optim.Adam], ids=["torch.optim.Adam"])
@@ -213,18 +228,9 @@ def test_wd2_adam_weight_decay_equals_l2_penalty(device, dtype, adam, data):
     is exactly the gradient of (λ/2)‖w‖². Both torch trajectories are held to the float64
     Adam oracle (Kingma & Ba, Algorithm 1, amsgrad off) with lr, betas, ε and λ drawn.
     """
-    problem = data.draw(classifier_problems(dtype), label="problem")
-    settings = data.draw(adam_settings(), label="settings")
-    lam = problem["weight_decay"]
-    expected = adam_trajectory(
-        problem["W0"],
-        oracle_gradient(problem["X"], problem["y"]),
-        steps=STEPS,
-        lr=problem["lr"],
-        weight_decay=lam,
-        **settings,
+    problem, settings, expected, conditions = draw_adam_oracle(
+        data, dtype, adam_trajectory, coupled=True
     )
-    conditions = adam_conditions(problem, expected, settings, dtype, decay=lam, coupled=True)
     for penalty in (False, True):
         form = "Adam on loss + (λ/2)‖w‖²" if penalty else "Adam(weight_decay=λ)"
         actual = torch_trajectory(adam, problem, device, dtype, penalty=penalty, **settings)
@@ -243,18 +249,9 @@ def test_wd3_adamw_is_decoupled_decay_then_adam_step(device, dtype, adamw, data)
     Held to the float64 AdamW oracle (Loshchilov & Hutter, Algorithm 2, η_t = 1), with lr,
     betas, ε and λ drawn: the decay is scaled by lr only, never by Adam's denominator.
     """
-    problem = data.draw(classifier_problems(dtype), label="problem")
-    settings = data.draw(adam_settings(), label="settings")
-    lam = problem["weight_decay"]
-    expected = adamw_trajectory(
-        problem["W0"],
-        oracle_gradient(problem["X"], problem["y"]),
-        steps=STEPS,
-        lr=problem["lr"],
-        weight_decay=lam,
-        **settings,
+    problem, settings, expected, conditions = draw_adam_oracle(
+        data, dtype, adamw_trajectory, coupled=False
     )
-    conditions = adam_conditions(problem, expected, settings, dtype, decay=lam, coupled=False)
     actual = torch_trajectory(adamw, problem, device, dtype, penalty=False, **settings)
     assert_trajectory_close(
         actual,
@@ -343,6 +340,19 @@ def weights_penalty(model, coefficient):
     return coefficient * sum(
         (p * p).sum() for name, p in model.named_parameters() if not name.endswith("bias")
     )
+
+
+def penalty_and_decay_trajectories(sgd, problem, device, dtype, *, penalty, decay, **settings):
+    """The iterates of ``sgd`` on CE + penalty·Σw² (no weight decay), and on CE alone with
+    weight_decay=decay on the weight group only (biases undecayed), each from a fresh model."""
+    model = linear_model(problem, device, dtype)
+    optimizer = sgd(model.parameters(), lr=problem["lr"], **settings)
+    penalized = linear_trajectory(
+        model, optimizer, problem, device, dtype, penalty=lambda m: weights_penalty(m, penalty)
+    )
+    model = linear_model(problem, device, dtype)
+    optimizer = sgd(no_decay_for_biases(model), lr=problem["lr"], weight_decay=decay, **settings)
+    return penalized, linear_trajectory(model, optimizer, problem, device, dtype)
 
 
 def linear_trajectory(model, optimizer, problem, device, dtype, *, penalty=None):
@@ -434,14 +444,9 @@ def test_wd4_half_penalty_on_weights_equals_decay_on_weight_group(device, dtype,
     config = data.draw(st.sampled_from(list(GROUP_CONFIGS)), label="config")
     settings, alpha = GROUP_CONFIGS[config], problem["weight_decay"]
     expected = linear_oracle(problem, alpha, **settings)
-    model = linear_model(problem, device, dtype)
-    optimizer = sgd(model.parameters(), lr=problem["lr"], **settings)
-    penalized = linear_trajectory(
-        model, optimizer, problem, device, dtype, penalty=lambda m: weights_penalty(m, alpha / 2)
+    penalized, decayed = penalty_and_decay_trajectories(
+        sgd, problem, device, dtype, penalty=alpha / 2, decay=alpha, **settings
     )
-    model = linear_model(problem, device, dtype)
-    optimizer = sgd(no_decay_for_biases(model), lr=problem["lr"], weight_decay=alpha, **settings)
-    decayed = linear_trajectory(model, optimizer, problem, device, dtype)
     for actual, form in (
         (penalized, "(α/2)Σw² on weights"),
         (decayed, "weight_decay=α on weights"),
@@ -458,18 +463,9 @@ def test_wd4_full_penalty_equals_twice_the_decay(device, dtype, sgd, data):
     problem = data.draw(linear_problems(dtype), label="problem")
     alpha = problem["weight_decay"]
     expected = linear_oracle(problem, 2 * alpha)
-    model = linear_model(problem, device, dtype)
-    penalized = linear_trajectory(
-        model,
-        sgd(model.parameters(), lr=problem["lr"]),
-        problem,
-        device,
-        dtype,
-        penalty=lambda m: weights_penalty(m, alpha),
+    penalized, decayed = penalty_and_decay_trajectories(
+        sgd, problem, device, dtype, penalty=alpha, decay=2 * alpha
     )
-    model = linear_model(problem, device, dtype)
-    optimizer = sgd(no_decay_for_biases(model), lr=problem["lr"], weight_decay=2 * alpha)
-    decayed = linear_trajectory(model, optimizer, problem, device, dtype)
     for actual, form in ((penalized, "αΣw² on weights"), (decayed, "weight_decay=2α on weights")):
         assert_linear_trajectory_close(actual, expected, dtype=dtype, problem=problem, form=form)
 
@@ -491,18 +487,9 @@ def test_wd4_full_penalty_does_not_match_the_same_decay(device, dtype, sgd):
         k: rounded(v, dtype) if k in ("X", "W0", "b0") else v for k, v in WD4_COUNTEREXAMPLE.items()
     }
     alpha = problem["weight_decay"]
-    model = linear_model(problem, device, dtype)
-    penalized = linear_trajectory(
-        model,
-        sgd(model.parameters(), lr=problem["lr"]),
-        problem,
-        device,
-        dtype,
-        penalty=lambda m: weights_penalty(m, alpha),
+    penalized, decayed = penalty_and_decay_trajectories(
+        sgd, problem, device, dtype, penalty=alpha, decay=alpha
     )
-    model = linear_model(problem, device, dtype)
-    optimizer = sgd(no_decay_for_biases(model), lr=problem["lr"], weight_decay=alpha)
-    decayed = linear_trajectory(model, optimizer, problem, device, dtype)
     assert_linear_trajectory_close(
         decayed, linear_oracle(problem, alpha), dtype=dtype, problem=problem, form="weight_decay=α"
     )

@@ -73,6 +73,73 @@ BUGS = (
 )
 
 
+def _log_probabilities(x: torch.Tensor, bug: dict[str, bool]) -> torch.Tensor:
+    """log softmax along the last axis (or a planted wrong form of it)."""
+    if bug["from_probabilities"]:
+        p = x / x.sum(-1, keepdim=True)
+        return torch.log(p.clamp(1e-7, 1.0 - 1e-7))
+    if bug["naive_logsumexp"]:
+        return x - torch.log(torch.exp(x).sum(-1, keepdim=True))
+    top = x.amax(-1, keepdim=True).detach()
+    return x - top - torch.log(torch.exp(x - top).sum(-1, keepdim=True))
+
+
+def _reduce(losses, reduction, denominator, bug: dict[str, bool]):
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return losses.sum()
+    if bug["empty_mean_is_zero"]:
+        return losses.sum() / denominator.clamp_min(torch.finfo(losses.dtype).eps)
+    return losses.sum() / denominator
+
+
+def _soft_target_cross_entropy(x, log_p, target, w, eps, reduction, bug: dict[str, bool]):
+    """Cross-entropy against probability targets (class axis at 1), label-smoothed by ε."""
+    n_classes = x.shape[1]
+    q = (1.0 - eps) * target.movedim(1, -1) + eps / n_classes
+    losses = -(q * w * log_p).sum(-1)
+    denominator = torch.tensor(float(losses.numel()), dtype=x.dtype, device=x.device)
+    if bug["soft_mean_over_elements"]:
+        denominator = denominator * n_classes
+    if bug["soft_mean_over_batch"]:
+        denominator = torch.tensor(float(x.shape[0]), dtype=x.dtype, device=x.device)
+    return _reduce(losses, reduction, denominator, bug)
+
+
+def _smoothing_term(log_p, nll, w, eps, n_classes, bug: dict[str, bool]):
+    """The label-smoothing part of each position's loss (ε/C·Σ_c w_c·(−log p_c))."""
+    smoothing_log_p = log_p.detach() if bug["detached_smoothing"] else log_p
+    every_class = -(w * smoothing_log_p).sum(-1)  # Σ_c w_c·(−log p_c)
+    if bug["smoothing_over_others"]:
+        return (eps / (n_classes - 1)) * (every_class - nll) if n_classes > 1 else 0.0 * nll
+    if bug["smoothing_excludes_target"]:
+        return (eps / n_classes) * (every_class - nll)
+    return (eps / n_classes) * every_class
+
+
+def _hard_label_cross_entropy(
+    x, log_p, target, w, ignore_index, eps, reduction, bug: dict[str, bool]
+):
+    """Cross-entropy against class indices, with ignored positions and label smoothing ε."""
+    kept = target != ignore_index
+    safe = torch.where(kept, target, torch.zeros_like(target))
+    target_log_p = log_p.gather(-1, safe.unsqueeze(-1)).squeeze(-1)
+    nll = -w[safe] * target_log_p
+    losses = (1.0 - eps) * nll + _smoothing_term(log_p, nll, w, eps, x.shape[1], bug)
+    if not bug["ignored_in_sum"]:
+        # torch.where, not a multiplication by the mask: an all-ignored 'mean' is 0/0 and
+        # its infinite upstream gradient must not reach ignored positions as inf·0 = NaN.
+        losses = torch.where(kept, losses, torch.zeros_like(losses))
+    counted = w[safe] if bug["ignored_in_denominator"] else w[safe] * kept
+    denominator = counted.sum()
+    if bug["weighted_mean_over_count"]:
+        denominator = kept.sum().to(x.dtype)
+    if bug["weighted_mean_over_weight_total"]:
+        denominator = w.sum()
+    return _reduce(losses, reduction, denominator, bug)
+
+
 def manual_cross_entropy(**bugs: bool):
     """``F.cross_entropy`` written by hand; each keyword of ``BUGS`` set to True plants one bug."""
     unknown = set(bugs) - set(BUGS)
@@ -80,65 +147,16 @@ def manual_cross_entropy(**bugs: bool):
         raise ValueError(f"unknown bug(s) {sorted(unknown)}")
     bug = {name: bool(bugs.get(name)) for name in BUGS}
 
-    def log_probabilities(x: torch.Tensor) -> torch.Tensor:
-        if bug["from_probabilities"]:
-            p = x / x.sum(-1, keepdim=True)
-            return torch.log(p.clamp(1e-7, 1.0 - 1e-7))
-        if bug["naive_logsumexp"]:
-            return x - torch.log(torch.exp(x).sum(-1, keepdim=True))
-        top = x.amax(-1, keepdim=True).detach()
-        return x - top - torch.log(torch.exp(x - top).sum(-1, keepdim=True))
-
-    def reduce(losses, reduction, denominator):
-        if reduction == "none":
-            return losses
-        if reduction == "sum":
-            return losses.sum()
-        if bug["empty_mean_is_zero"]:
-            return losses.sum() / denominator.clamp_min(torch.finfo(losses.dtype).eps)
-        return losses.sum() / denominator
-
     def cross_entropy(
         x, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
     ):
-        n_classes = x.shape[1]
-        log_p = log_probabilities(x.movedim(1, -1))
-        w = torch.ones(n_classes, dtype=x.dtype, device=x.device) if weight is None else weight
-        eps = label_smoothing
+        log_p = _log_probabilities(x.movedim(1, -1), bug)
+        w = torch.ones(x.shape[1], dtype=x.dtype, device=x.device) if weight is None else weight
         if target.is_floating_point():
-            q = (1.0 - eps) * target.movedim(1, -1) + eps / n_classes
-            losses = -(q * w * log_p).sum(-1)
-            denominator = torch.tensor(float(losses.numel()), dtype=x.dtype, device=x.device)
-            if bug["soft_mean_over_elements"]:
-                denominator = denominator * n_classes
-            if bug["soft_mean_over_batch"]:
-                denominator = torch.tensor(float(x.shape[0]), dtype=x.dtype, device=x.device)
-            return reduce(losses, reduction, denominator)
-
-        kept = target != ignore_index
-        safe = torch.where(kept, target, torch.zeros_like(target))
-        target_log_p = log_p.gather(-1, safe.unsqueeze(-1)).squeeze(-1)
-        nll = -w[safe] * target_log_p
-        smoothing_log_p = log_p.detach() if bug["detached_smoothing"] else log_p
-        every_class = -(w * smoothing_log_p).sum(-1)  # Σ_c w_c·(−log p_c)
-        if bug["smoothing_over_others"]:
-            smooth = (eps / (n_classes - 1)) * (every_class - nll) if n_classes > 1 else 0.0 * nll
-        elif bug["smoothing_excludes_target"]:
-            smooth = (eps / n_classes) * (every_class - nll)
-        else:
-            smooth = (eps / n_classes) * every_class
-        losses = (1.0 - eps) * nll + smooth
-        if not bug["ignored_in_sum"]:
-            # torch.where, not a multiplication by the mask: an all-ignored 'mean' is 0/0 and
-            # its infinite upstream gradient must not reach ignored positions as inf·0 = NaN.
-            losses = torch.where(kept, losses, torch.zeros_like(losses))
-        counted = w[safe] if bug["ignored_in_denominator"] else w[safe] * kept
-        denominator = counted.sum()
-        if bug["weighted_mean_over_count"]:
-            denominator = kept.sum().to(x.dtype)
-        if bug["weighted_mean_over_weight_total"]:
-            denominator = w.sum()
-        return reduce(losses, reduction, denominator)
+            return _soft_target_cross_entropy(x, log_p, target, w, label_smoothing, reduction, bug)
+        return _hard_label_cross_entropy(
+            x, log_p, target, w, ignore_index, label_smoothing, reduction, bug
+        )
 
     return cross_entropy
 

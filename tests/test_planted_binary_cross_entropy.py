@@ -27,26 +27,6 @@ def test_bce7_accepts_the_manual_bce_with_logits_without_bugs():
     )
 
 
-def test_bce7_catches_literal_log_of_sigmoid():
-    failure = spec_failure(
-        bce_specs.test_bce7_two_class_cross_entropy_equals_bce_with_logits,
-        **BCE7,
-        binary_cross_entropy_with_logits=planted.logsigmoid_bce_with_logits(naive_sigmoid=True),
-    )
-    assert "BCEWithLogitsLoss" in failure
-
-
-def test_bce7_catches_probability_clamp():
-    failure = spec_failure(
-        bce_specs.test_bce7_bce_on_probabilities_equals_two_class_nll,
-        **CPU64,
-        reduction="none",
-        binary_cross_entropy=planted.clamped_bce(1e-7),
-        nll_loss=F.nll_loss,
-    )
-    assert "BCELoss" in failure
-
-
 WITH_LOGITS = F.binary_cross_entropy_with_logits
 
 
@@ -101,17 +81,6 @@ def test_bce2_accepts_manual_implementations_without_bugs():
     )
 
 
-def test_bce2_inside_catches_row_weighted_mean():
-    failure = spec_failure(
-        bce_specs.test_bce2_bce_of_sigmoid_equals_bce_with_logits_for_moderate_logits,
-        **CPU64,
-        reduction="mean",
-        binary_cross_entropy=planted.manual_bce(row_weighted_mean=True),
-        binary_cross_entropy_with_logits=WITH_LOGITS,
-    )
-    assert "BCELoss(sigmoid(x)) value" in failure
-
-
 @pytest.mark.parametrize(
     ("spec", "spec_dtype"),
     [
@@ -140,16 +109,6 @@ def test_bce2_outside_catches_bce_with_logits_through_sigmoid(spec, spec_dtype):
         binary_cross_entropy_with_logits=with_logits,
     )
     assert "BCEWithLogits" in failure
-
-
-def test_bce2_outside_catches_a_missing_log_clamp():
-    failure = spec_failure(
-        bce_specs.test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one,
-        **CPU64,
-        binary_cross_entropy=planted.manual_bce(log_clamp=False),
-        binary_cross_entropy_with_logits=WITH_LOGITS,
-    )
-    assert "BCELoss(sigmoid(x))" in failure
 
 
 def test_bce3_accepts_the_manual_bce_with_logits_without_bugs():
@@ -204,43 +163,12 @@ def test_bce4_outside_catches_tutorial_variants(bug):
     assert "hand-written" in failure
 
 
-def test_bce4_inside_catches_a_larger_eps():
-    failure = spec_failure(
-        bce_specs.test_bce4_epsilon_bce_approximates_bce_with_logits_for_moderate_logits,
-        **CPU64,
-        reduction="none",
-        handwritten=planted.tutorial_variant(eps=1e-7),
-        binary_cross_entropy_with_logits=WITH_LOGITS,
-    )
-    assert "hand-written ε-BCE value" in failure
-
-
-def test_bce4_catches_bce_with_logits_through_sigmoid():
-    failure = spec_failure(
-        bce_specs.test_bce4_epsilon_bce_is_capped_at_minus_log_eps,
-        **CPU64,
-        handwritten=bce_specs.tutorial_bce_with_logits,
-        binary_cross_entropy_with_logits=planted.manual_bce_with_logits(through_sigmoid=True),
-    )
-    assert "BCEWithLogitsLoss" in failure  # the value or the gradient, whichever is drawn first
-
-
 def test_bce5_accepts_the_manual_implementations_without_bugs():
     bce_specs.test_bce5_published_example(
         **CPU32,
         binary_cross_entropy=planted.manual_bce(),
         binary_cross_entropy_with_logits=planted.manual_bce_with_logits(),
     )
-
-
-def test_bce5_catches_sigmoid_applied_twice():
-    failure = spec_failure(
-        bce_specs.test_bce5_published_example,
-        **CPU32,
-        binary_cross_entropy=F.binary_cross_entropy,
-        binary_cross_entropy_with_logits=planted.manual_bce_with_logits(sigmoid_twice=True),
-    )
-    assert "published 0.0184" in failure
 
 
 def test_bce6_accepts_a_pass_through_module():
@@ -308,21 +236,112 @@ def test_bce9_accepts_the_manual_bce_with_logits_without_bugs():
     bce_specs.test_bce9_counterexample(**CPU32, **arguments)
 
 
-def test_bce9_catches_a_with_logits_loss_that_takes_probabilities():
-    failure = spec_failure(
-        bce_specs.test_bce9_probabilities_fed_to_bce_with_logits_get_a_second_sigmoid,
-        **CPU32,
-        reduction="sum",
-        binary_cross_entropy=F.binary_cross_entropy,
-        binary_cross_entropy_with_logits=planted.manual_bce_with_logits(takes_probabilities=True),
-    )
-    assert "BCEWithLogitsLoss(σ(x))" in failure
-
-
-def test_bce9_counterexample_catches_a_loss_that_detects_probabilities():
-    failure = spec_failure(
-        bce_specs.test_bce9_counterexample,
-        **CPU32,
-        binary_cross_entropy_with_logits=planted.manual_bce_with_logits(detects_probabilities=True),
-    )
-    assert "BCEWithLogitsLoss(σ(x))" in failure
+@pytest.mark.parametrize(
+    ("spec", "arguments", "message"),
+    [
+        pytest.param(
+            bce_specs.test_bce7_two_class_cross_entropy_equals_bce_with_logits,
+            {
+                **BCE7,
+                "binary_cross_entropy_with_logits": planted.logsigmoid_bce_with_logits(
+                    naive_sigmoid=True
+                ),
+            },
+            "BCEWithLogitsLoss",
+            id="bce7-literal-log-of-sigmoid",
+        ),
+        pytest.param(
+            bce_specs.test_bce7_bce_on_probabilities_equals_two_class_nll,
+            {
+                **CPU64,
+                "reduction": "none",
+                "binary_cross_entropy": planted.clamped_bce(1e-7),
+                "nll_loss": F.nll_loss,
+            },
+            "BCELoss",
+            id="bce7-probability-clamp",
+        ),
+        pytest.param(
+            bce_specs.test_bce2_bce_of_sigmoid_equals_bce_with_logits_for_moderate_logits,
+            {
+                **CPU64,
+                "reduction": "mean",
+                "binary_cross_entropy": planted.manual_bce(row_weighted_mean=True),
+                "binary_cross_entropy_with_logits": WITH_LOGITS,
+            },
+            "BCELoss(sigmoid(x)) value",
+            id="bce2-inside-row-weighted-mean",
+        ),
+        pytest.param(
+            bce_specs.test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one,
+            {
+                **CPU64,
+                "binary_cross_entropy": planted.manual_bce(log_clamp=False),
+                "binary_cross_entropy_with_logits": WITH_LOGITS,
+            },
+            "BCELoss(sigmoid(x))",
+            id="bce2-outside-a-missing-log-clamp",
+        ),
+        pytest.param(
+            bce_specs.test_bce4_epsilon_bce_approximates_bce_with_logits_for_moderate_logits,
+            {
+                **CPU64,
+                "reduction": "none",
+                "handwritten": planted.tutorial_variant(eps=1e-7),
+                "binary_cross_entropy_with_logits": WITH_LOGITS,
+            },
+            "hand-written ε-BCE value",
+            id="bce4-inside-a-larger-eps",
+        ),
+        pytest.param(
+            bce_specs.test_bce4_epsilon_bce_is_capped_at_minus_log_eps,
+            {
+                **CPU64,
+                "handwritten": bce_specs.tutorial_bce_with_logits,
+                "binary_cross_entropy_with_logits": planted.manual_bce_with_logits(
+                    through_sigmoid=True
+                ),
+            },
+            "BCEWithLogitsLoss",
+            id="bce4-bce-with-logits-through-sigmoid",
+        ),
+        pytest.param(
+            bce_specs.test_bce5_published_example,
+            {
+                **CPU32,
+                "binary_cross_entropy": F.binary_cross_entropy,
+                "binary_cross_entropy_with_logits": planted.manual_bce_with_logits(
+                    sigmoid_twice=True
+                ),
+            },
+            "published 0.0184",
+            id="bce5-sigmoid-applied-twice",
+        ),
+        pytest.param(
+            bce_specs.test_bce9_probabilities_fed_to_bce_with_logits_get_a_second_sigmoid,
+            {
+                **CPU32,
+                "reduction": "sum",
+                "binary_cross_entropy": F.binary_cross_entropy,
+                "binary_cross_entropy_with_logits": planted.manual_bce_with_logits(
+                    takes_probabilities=True
+                ),
+            },
+            "BCEWithLogitsLoss(σ(x))",
+            id="bce9-a-with-logits-loss-that-takes-probabilities",
+        ),
+        pytest.param(
+            bce_specs.test_bce9_counterexample,
+            {
+                **CPU32,
+                "binary_cross_entropy_with_logits": planted.manual_bce_with_logits(
+                    detects_probabilities=True
+                ),
+            },
+            "BCEWithLogitsLoss(σ(x))",
+            id="bce9-counterexample-a-loss-that-detects-probabilities",
+        ),
+    ],
+)
+def test_bce_specs_catch_planted_bug(spec, arguments, message):
+    assert message in spec_failure(spec, **arguments)

@@ -52,30 +52,6 @@ def test_ce1_catches_planted_cross_entropy_bug(bug, reduction, message):
     assert message in failure
 
 
-def test_ce1_catches_log_of_softmax():
-    failure = spec_failure(
-        ce_specs.test_ce1_cross_entropy_equals_nll_of_log_softmax,
-        **CPU64,
-        reduction="sum",
-        cross_entropy=F.cross_entropy,
-        nll_loss=F.nll_loss,
-        log_softmax=planted.naive_log_softmax,
-    )
-    assert "NLLLoss(LogSoftmax)" in failure
-
-
-def test_ce4_catches_mean_over_count():
-    failure = spec_failure(
-        ce_specs.test_ce4_published_example,
-        **CPU64,
-        cross_entropy=F.cross_entropy,
-        nll_loss=F.nll_loss,
-        log_softmax=F.log_softmax,
-        kl_div=planted_kl_divergence.kl_div_batchmean_as_mean,
-    )
-    assert "published 0.5493" in failure
-
-
 MANUAL = planted.manual_cross_entropy()
 
 
@@ -89,26 +65,6 @@ def test_ce2_moderate_side_accepts_the_manual_softmax_and_cross_entropy(reductio
         reduction=reduction,
         softmax=planted.manual_softmax(),
     )
-
-
-def test_ce2_moderate_side_catches_softmax_without_max_subtraction():
-    failure = spec_failure(
-        ce_specs.test_ce2_log_of_softmax_equals_cross_entropy_for_moderate_gaps,
-        **CE2_MODERATE,
-        reduction="none",
-        softmax=planted.manual_softmax(subtract_max=False),
-    )
-    assert "NLLLoss(log(Softmax))" in failure
-
-
-def test_ce2_moderate_side_catches_cross_entropy_without_max_subtraction():
-    failure = spec_failure(
-        ce_specs.test_ce2_log_of_softmax_equals_cross_entropy_for_moderate_gaps,
-        **{**CE2_MODERATE, "cross_entropy": planted.manual_cross_entropy(naive_logsumexp=True)},
-        reduction="mean",
-        softmax=F.softmax,
-    )
-    assert "CrossEntropyLoss value" in failure
 
 
 CE2_OUTSIDE = {**CPU32, "nll_loss": F.nll_loss}
@@ -169,36 +125,6 @@ def test_ce3_accepts_the_manual_cross_entropy():
     ce_specs.test_ce3_published_example(
         **CPU32, tutorial=ce_specs.tutorial_cross_entropy, cross_entropy=MANUAL
     )
-
-
-def test_ce3_catches_a_tutorial_without_max_subtraction():
-    failure = spec_failure(
-        ce_specs.test_ce3_numpy_tutorial_matches_pytorch,
-        **CPU32,
-        tutorial=planted.tutorial_without_max_subtraction,
-        cross_entropy=F.cross_entropy,
-    )
-    assert "NumPy tutorial" in failure
-
-
-def test_ce3_catches_cross_entropy_without_max_subtraction():
-    failure = spec_failure(
-        ce_specs.test_ce3_numpy_tutorial_matches_pytorch,
-        **CPU32,
-        tutorial=ce_specs.tutorial_cross_entropy,
-        cross_entropy=planted.manual_cross_entropy(naive_logsumexp=True),
-    )
-    assert "NumPy tutorial" in failure
-
-
-def test_ce3_published_example_catches_a_probability_cross_entropy():
-    failure = spec_failure(
-        ce_specs.test_ce3_published_example,
-        **CPU32,
-        tutorial=ce_specs.tutorial_cross_entropy,
-        cross_entropy=planted.manual_cross_entropy(from_probabilities=True),
-    )
-    assert "published 0.5239" in failure
 
 
 CE5_SPECS = {
@@ -276,15 +202,6 @@ def test_ce6_weighted_side_catches_a_mean_over_n(spec):
     assert "hard-label" in failure or "hard labels" in failure
 
 
-def test_ce6_gradcheck_catches_a_detached_smoothing_term():
-    failure = spec_failure(
-        ce_specs.test_ce6_ce9_gradcheck,
-        **CPU64,
-        cross_entropy=planted.manual_cross_entropy(detached_smoothing=True),
-    )
-    assert "gradient with label smoothing (gradcheck): got Jacobian mismatch" in failure
-
-
 def test_ce7_accepts_the_manual_cross_entropy():
     ce_specs.test_ce7_weighted_mean_divides_by_summed_target_weights(**CPU32, cross_entropy=MANUAL)
     ce_specs.test_ce7_uniform_logits_example(**CPU32, cross_entropy=MANUAL)
@@ -326,16 +243,6 @@ def test_ce8_catches_ignored_positions_that_count(bug, reduction):
     assert "counted positions alone" in failure or "ignored position" in failure
 
 
-def test_ce8_catches_a_safe_mean_of_nothing():
-    failure = spec_failure(
-        ce_specs.test_ce8_all_ignored_or_empty_batch,
-        **CPU32,
-        reduction="mean",
-        cross_entropy=planted.manual_cross_entropy(empty_mean_is_zero=True),
-    )
-    assert "no counted target" in failure
-
-
 @pytest.mark.parametrize("reduction", ce_specs.TERMS_AND_MEAN)
 def test_ce9_accepts_the_manual_cross_entropy(reduction):
     ce_specs.test_ce9_probability_targets(**CPU32, reduction=reduction, cross_entropy=MANUAL)
@@ -350,3 +257,103 @@ def test_ce9_catches_the_wrong_mean_denominator(bug):
         cross_entropy=planted.manual_cross_entropy(**{bug: True}),
     )
     assert "probability targets, value" in failure
+
+
+@pytest.mark.parametrize(
+    ("spec", "arguments", "message"),
+    [
+        pytest.param(
+            ce_specs.test_ce1_cross_entropy_equals_nll_of_log_softmax,
+            {
+                **CPU64,
+                "reduction": "sum",
+                "cross_entropy": F.cross_entropy,
+                "nll_loss": F.nll_loss,
+                "log_softmax": planted.naive_log_softmax,
+            },
+            "NLLLoss(LogSoftmax)",
+            id="ce1-log-of-softmax",
+        ),
+        pytest.param(
+            ce_specs.test_ce4_published_example,
+            {
+                **CPU64,
+                "cross_entropy": F.cross_entropy,
+                "nll_loss": F.nll_loss,
+                "log_softmax": F.log_softmax,
+                "kl_div": planted_kl_divergence.kl_div_batchmean_as_mean,
+            },
+            "published 0.5493",
+            id="ce4-mean-over-count",
+        ),
+        pytest.param(
+            ce_specs.test_ce2_log_of_softmax_equals_cross_entropy_for_moderate_gaps,
+            {
+                **CE2_MODERATE,
+                "reduction": "none",
+                "softmax": planted.manual_softmax(subtract_max=False),
+            },
+            "NLLLoss(log(Softmax))",
+            id="ce2-moderate-side-softmax-without-max-subtraction",
+        ),
+        pytest.param(
+            ce_specs.test_ce2_log_of_softmax_equals_cross_entropy_for_moderate_gaps,
+            {
+                **CE2_MODERATE,
+                "cross_entropy": planted.manual_cross_entropy(naive_logsumexp=True),
+                "reduction": "mean",
+                "softmax": F.softmax,
+            },
+            "CrossEntropyLoss value",
+            id="ce2-moderate-side-cross-entropy-without-max-subtraction",
+        ),
+        pytest.param(
+            ce_specs.test_ce3_numpy_tutorial_matches_pytorch,
+            {
+                **CPU32,
+                "tutorial": planted.tutorial_without_max_subtraction,
+                "cross_entropy": F.cross_entropy,
+            },
+            "NumPy tutorial",
+            id="ce3-a-tutorial-without-max-subtraction",
+        ),
+        pytest.param(
+            ce_specs.test_ce3_numpy_tutorial_matches_pytorch,
+            {
+                **CPU32,
+                "tutorial": ce_specs.tutorial_cross_entropy,
+                "cross_entropy": planted.manual_cross_entropy(naive_logsumexp=True),
+            },
+            "NumPy tutorial",
+            id="ce3-cross-entropy-without-max-subtraction",
+        ),
+        pytest.param(
+            ce_specs.test_ce3_published_example,
+            {
+                **CPU32,
+                "tutorial": ce_specs.tutorial_cross_entropy,
+                "cross_entropy": planted.manual_cross_entropy(from_probabilities=True),
+            },
+            "published 0.5239",
+            id="ce3-published-example-a-probability-cross-entropy",
+        ),
+        pytest.param(
+            ce_specs.test_ce6_ce9_gradcheck,
+            {**CPU64, "cross_entropy": planted.manual_cross_entropy(detached_smoothing=True)},
+            "gradient with label smoothing (gradcheck): got Jacobian mismatch",
+            id="ce6-gradcheck-a-detached-smoothing-term",
+        ),
+        pytest.param(
+            ce_specs.test_ce8_all_ignored_or_empty_batch,
+            {
+                **CPU32,
+                "reduction": "mean",
+                "cross_entropy": planted.manual_cross_entropy(empty_mean_is_zero=True),
+            },
+            "no counted target",
+            id="ce8-a-safe-mean-of-nothing",
+        ),
+    ],
+)
+def test_ce_specs_catch_planted_bug(spec, arguments, message):
+    assert message in spec_failure(spec, **arguments)

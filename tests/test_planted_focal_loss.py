@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from specs import test_focal_loss as fl_specs
 from tests import planted_focal_loss as planted
-from tests.planting import CPU64, spec_failure
+from tests.planting import CPU32, CPU64, spec_failure
 from tests.test_oracles import numeric_vjp
 from verify import stand_ins
 from verify.oracles import cross_entropy, focal
@@ -31,28 +31,6 @@ def test_fl1_accepts_the_planted_sigmoid_focal_without_bugs():
     )
 
 
-@pytest.mark.parametrize(
-    "bug", [{"swap_alpha": True}, {"gamma_on_pt": True}], ids=["alpha-on-negatives", "gamma-on-pt"]
-)
-def test_fl1_catches_planted_focal_bug(bug):
-    failure = spec_failure(
-        fl_specs.test_fl1_sigmoid_focal_loss_matches_definition,
-        **FL1,
-        sigmoid_focal_loss=planted.planted_sigmoid_focal(**bug),
-    )
-    assert "sigmoid_focal_loss" in failure
-
-
-def test_fl1_gamma_zero_catches_alpha_on_negatives():
-    failure = spec_failure(
-        fl_specs.test_fl1_gamma_zero_is_alpha_weighted_bce,
-        **FL1,
-        sigmoid_focal_loss=planted.planted_sigmoid_focal(swap_alpha=True),
-        binary_cross_entropy_with_logits=F.binary_cross_entropy_with_logits,
-    )
-    assert "sigmoid_focal_loss(γ = 0)" in failure
-
-
 FL2 = {**CPU64, "binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits}
 
 
@@ -63,25 +41,6 @@ def test_fl2_accepts_the_planted_sigmoid_focal_without_bugs():
     fl_specs.test_fl2_ratio_to_bce_is_the_modulating_factor(
         **FL2, sigmoid_focal_loss=planted.planted_sigmoid_focal()
     )
-
-
-def test_fl2_catches_shifted_modulating_factor():
-    failure = spec_failure(
-        fl_specs.test_fl2_focal_never_exceeds_alpha_weighted_bce,
-        **FL2,
-        reduction="none",
-        sigmoid_focal_loss=planted.planted_sigmoid_focal(shift=1e-6),
-    )
-    assert "focal loss exceeds α_t·BCE" in failure
-
-
-def test_fl2_ratio_catches_gamma_on_pt():
-    failure = spec_failure(
-        fl_specs.test_fl2_ratio_to_bce_is_the_modulating_factor,
-        **FL2,
-        sigmoid_focal_loss=planted.planted_sigmoid_focal(gamma_on_pt=True),
-    )
-    assert "FL/BCE" in failure
 
 
 def test_fl3_accepts_the_planted_probability_focal_without_bugs():
@@ -97,17 +56,6 @@ def test_fl3_accepts_the_planted_probability_focal_without_bugs():
     )
 
 
-def test_fl3_catches_gamma_on_pt():
-    failure = spec_failure(
-        fl_specs.test_fl3_published_example,
-        **CPU64,
-        example="easy",
-        probability_focal_loss=planted.planted_probability_focal(gamma_on_pt=True),
-        binary_cross_entropy=F.binary_cross_entropy,
-    )
-    assert "published 0.0005" in failure
-
-
 FL4 = {**CPU64, "sigmoid_focal_loss": stand_ins.torchvision_sigmoid_focal_loss}
 
 
@@ -116,25 +64,6 @@ def test_fl4_accepts_the_planted_wrapper_without_bugs():
     fl_specs.test_fl4_wrapped_bce_focal_equals_sigmoid_focal_loss(
         **FL4, reduction="mean", wrapped_focal_loss=planted.planted_wrapped_focal()
     )
-
-
-def test_fl4_catches_reduction_not_forced_to_none():
-    failure = spec_failure(
-        fl_specs.test_fl4_wrapped_bce_focal_equals_sigmoid_focal_loss,
-        **FL4,
-        reduction="mean",
-        wrapped_focal_loss=planted.planted_wrapped_focal(force_none=False),
-    )
-    assert "FocalLoss(BCEWithLogitsLoss) value" in failure
-
-
-def test_fl4_published_example_catches_alpha_on_negatives():
-    failure = spec_failure(
-        fl_specs.test_fl4_published_example,
-        **FL4,
-        wrapped_focal_loss=planted.planted_wrapped_focal(swap_alpha=True),
-    )
-    assert "published 0.0890" in failure
 
 
 FL5 = {**CPU64, "reduction": "none", "sigmoid_focal_loss": stand_ins.torchvision_sigmoid_focal_loss}
@@ -149,25 +78,6 @@ def test_fl5_accepts_the_planted_logsigmoid_focal_without_bugs():
     )
 
 
-def test_fl5_catches_sign_error_in_log_sigmoid_identity():
-    failure = spec_failure(
-        fl_specs.test_fl5_logsigmoid_form_equals_sigmoid_form_without_alpha,
-        **FL5,
-        logsigmoid_focal_loss=planted.planted_logsigmoid_focal(sign_slip=True),
-    )
-    assert "logsigmoid focal loss" in failure
-
-
-def test_fl5_catches_literal_log_of_sigmoid():
-    failure = spec_failure(
-        fl_specs.test_fl5_logsigmoid_form_is_finite_and_accurate_for_large_logits,
-        device="cpu",
-        dtype=torch.float32,
-        logsigmoid_focal_loss=planted.planted_logsigmoid_focal(literal_log=True),
-    )
-    assert "logsigmoid focal loss at large |x|" in failure
-
-
 def test_fl6_accepts_the_planted_softmax_focal_without_bugs():
     for reduction in ("none", "mean"):
         fl_specs.test_fl6_softmax_focal_loss_matches_definition(
@@ -178,38 +88,118 @@ def test_fl6_accepts_the_planted_softmax_focal_without_bugs():
     )
 
 
-def test_fl6_catches_mean_over_ignored_positions():
-    failure = spec_failure(
-        fl_specs.test_fl6_ignored_positions_contribute_nothing,
-        **CPU64,
-        softmax_focal_loss=planted.planted_softmax_focal(mean_over_all=True),
-    )
-    assert "value" in failure
-
-
-def test_fl6_catches_gamma_on_pt():
-    failure = spec_failure(
-        fl_specs.test_fl6_softmax_focal_loss_matches_definition,
-        **CPU64,
-        reduction="none",
-        softmax_focal_loss=planted.planted_softmax_focal(gamma_on_pt=True),
-    )
-    assert "softmax focal loss" in failure
-
-
 def test_fl7_accepts_the_planted_shortcut_without_bugs():
     fl_specs.test_fl7_shortcut_equals_explicit_pt_for_hard_labels(
         **CPU64, pt_shortcut=planted.planted_pt_shortcut(1.0)
     )
 
 
-def test_fl7_catches_criterion_pos_weight():
-    failure = spec_failure(
-        fl_specs.test_fl7_shortcut_equals_explicit_pt_for_hard_labels,
-        **CPU64,
-        pt_shortcut=planted.planted_pt_shortcut(2.0),
-    )
-    assert "exp(−BCEWithLogits) value" in failure
+@pytest.mark.parametrize(
+    ("spec", "arguments", "message"),
+    [
+        pytest.param(
+            fl_specs.test_fl1_sigmoid_focal_loss_matches_definition,
+            {**FL1, "sigmoid_focal_loss": planted.planted_sigmoid_focal(swap_alpha=True)},
+            "sigmoid_focal_loss",
+            id="fl1-alpha-on-negatives",
+        ),
+        pytest.param(
+            fl_specs.test_fl1_sigmoid_focal_loss_matches_definition,
+            {**FL1, "sigmoid_focal_loss": planted.planted_sigmoid_focal(gamma_on_pt=True)},
+            "sigmoid_focal_loss",
+            id="fl1-gamma-on-pt",
+        ),
+        pytest.param(
+            fl_specs.test_fl1_gamma_zero_is_alpha_weighted_bce,
+            {
+                **FL1,
+                "sigmoid_focal_loss": planted.planted_sigmoid_focal(swap_alpha=True),
+                "binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits,
+            },
+            "sigmoid_focal_loss(γ = 0)",
+            id="fl1-gamma-zero-alpha-on-negatives",
+        ),
+        pytest.param(
+            fl_specs.test_fl2_focal_never_exceeds_alpha_weighted_bce,
+            {
+                **FL2,
+                "reduction": "none",
+                "sigmoid_focal_loss": planted.planted_sigmoid_focal(shift=1e-6),
+            },
+            "focal loss exceeds α_t·BCE",
+            id="fl2-shifted-modulating-factor",
+        ),
+        pytest.param(
+            fl_specs.test_fl2_ratio_to_bce_is_the_modulating_factor,
+            {**FL2, "sigmoid_focal_loss": planted.planted_sigmoid_focal(gamma_on_pt=True)},
+            "FL/BCE",
+            id="fl2-ratio-gamma-on-pt",
+        ),
+        pytest.param(
+            fl_specs.test_fl3_published_example,
+            {
+                **CPU64,
+                "example": "easy",
+                "probability_focal_loss": planted.planted_probability_focal(gamma_on_pt=True),
+                "binary_cross_entropy": F.binary_cross_entropy,
+            },
+            "published 0.0005",
+            id="fl3-gamma-on-pt",
+        ),
+        pytest.param(
+            fl_specs.test_fl4_wrapped_bce_focal_equals_sigmoid_focal_loss,
+            {
+                **FL4,
+                "reduction": "mean",
+                "wrapped_focal_loss": planted.planted_wrapped_focal(force_none=False),
+            },
+            "FocalLoss(BCEWithLogitsLoss) value",
+            id="fl4-reduction-not-forced-to-none",
+        ),
+        pytest.param(
+            fl_specs.test_fl4_published_example,
+            {**FL4, "wrapped_focal_loss": planted.planted_wrapped_focal(swap_alpha=True)},
+            "published 0.0890",
+            id="fl4-published-example-alpha-on-negatives",
+        ),
+        pytest.param(
+            fl_specs.test_fl5_logsigmoid_form_equals_sigmoid_form_without_alpha,
+            {**FL5, "logsigmoid_focal_loss": planted.planted_logsigmoid_focal(sign_slip=True)},
+            "logsigmoid focal loss",
+            id="fl5-sign-error-in-log-sigmoid-identity",
+        ),
+        pytest.param(
+            fl_specs.test_fl5_logsigmoid_form_is_finite_and_accurate_for_large_logits,
+            {**CPU32, "logsigmoid_focal_loss": planted.planted_logsigmoid_focal(literal_log=True)},
+            "logsigmoid focal loss at large |x|",
+            id="fl5-literal-log-of-sigmoid",
+        ),
+        pytest.param(
+            fl_specs.test_fl6_ignored_positions_contribute_nothing,
+            {**CPU64, "softmax_focal_loss": planted.planted_softmax_focal(mean_over_all=True)},
+            "value",
+            id="fl6-mean-over-ignored-positions",
+        ),
+        pytest.param(
+            fl_specs.test_fl6_softmax_focal_loss_matches_definition,
+            {
+                **CPU64,
+                "reduction": "none",
+                "softmax_focal_loss": planted.planted_softmax_focal(gamma_on_pt=True),
+            },
+            "softmax focal loss",
+            id="fl6-gamma-on-pt",
+        ),
+        pytest.param(
+            fl_specs.test_fl7_shortcut_equals_explicit_pt_for_hard_labels,
+            {**CPU64, "pt_shortcut": planted.planted_pt_shortcut(2.0)},
+            "exp(−BCEWithLogits) value",
+            id="fl7-criterion-pos-weight",
+        ),
+    ],
+)
+def test_fl_specs_catch_planted_bug(spec, arguments, message):
+    assert message in spec_failure(spec, **arguments)
 
 
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0, 3.3])

@@ -5,6 +5,7 @@ of ``tests/planted_other_losses.py`` and pass the same code with the bug off
 
 from __future__ import annotations
 
+import pytest
 import torch.nn.functional as F
 
 from specs import test_other_losses as misc_specs
@@ -21,15 +22,6 @@ def test_misc1_accepts_the_planted_adaptive_softmax_without_bugs():
     )
 
 
-def test_misc1_catches_loss_summed_instead_of_averaged():
-    failure = spec_failure(
-        misc_specs.test_misc1_adaptive_softmax_loss_is_nll_of_its_log_prob,
-        **MISC1,
-        adaptive_log_softmax=planted.planted_adaptive(loss_sum=True),
-    )
-    assert ".loss against NLLLoss(log_prob, y), mean" in failure
-
-
 def test_misc2_accepts_the_keras_port_without_the_swap():
     misc_specs.test_misc2_swapping_bce_arguments_changes_the_loss(
         **CPU64, binary_cross_entropy=planted.keras_order_bce()
@@ -37,20 +29,6 @@ def test_misc2_accepts_the_keras_port_without_the_swap():
     misc_specs.test_misc2_swapped_bce_example(
         **CPU64, binary_cross_entropy=planted.keras_order_bce()
     )
-
-
-def test_misc2_catches_swapped_bce_arguments():
-    """The Keras-order port fails the counterexample spec at once.
-
-    (The property spec fails on it too, on its first example; it is not run here, where
-    hypothesis' shrinking of the failure would cost seconds of the suite's budget.)
-    """
-    failure = spec_failure(
-        misc_specs.test_misc2_swapped_bce_example,
-        **CPU64,
-        binary_cross_entropy=planted.keras_order_bce(swap=True),
-    )
-    assert "BCE(0.8, 1)" in failure
 
 
 def test_misc2_swapped_mse_and_l1_are_invisible():
@@ -62,3 +40,27 @@ def test_misc2_swapped_mse_and_l1_are_invisible():
     reg_specs.test_reg1_l1_and_mse_are_mean_absolute_and_squared_error(
         **CPU64, reduction="mean", l1_loss=swapped(F.l1_loss), mse_loss=swapped(F.mse_loss)
     )
+
+
+@pytest.mark.parametrize(
+    ("spec", "arguments", "message"),
+    [
+        pytest.param(
+            misc_specs.test_misc1_adaptive_softmax_loss_is_nll_of_its_log_prob,
+            {**MISC1, "adaptive_log_softmax": planted.planted_adaptive(loss_sum=True)},
+            ".loss against NLLLoss(log_prob, y), mean",
+            id="misc1-loss-summed-instead-of-averaged",
+        ),
+        # The Keras-order port fails the counterexample spec at once.
+        # (The property spec fails on it too, on its first example; it is not run here, where
+        # hypothesis' shrinking of the failure would cost seconds of the suite's budget.)
+        pytest.param(
+            misc_specs.test_misc2_swapped_bce_example,
+            {**CPU64, "binary_cross_entropy": planted.keras_order_bce(swap=True)},
+            "BCE(0.8, 1)",
+            id="misc2-swapped-bce-arguments",
+        ),
+    ],
+)
+def test_misc_specs_catch_planted_bug(spec, arguments, message):
+    assert message in spec_failure(spec, **arguments)

@@ -23,28 +23,6 @@ def test_reg1_accepts_the_manual_l1_and_mse_without_bugs(reduction):
     )
 
 
-def test_reg1_catches_l1_mean_over_batch_size():
-    failure = spec_failure(
-        reg_specs.test_reg1_l1_and_mse_are_mean_absolute_and_squared_error,
-        **CPU64,
-        reduction="mean",
-        l1_loss=planted.manual_l1(mean_over_batch=True),
-        mse_loss=F.mse_loss,
-    )
-    assert "L1Loss value" in failure
-
-
-def test_reg1_catches_mse_backward_without_the_factor_2():
-    failure = spec_failure(
-        reg_specs.test_reg1_l1_and_mse_are_mean_absolute_and_squared_error,
-        **CPU64,
-        reduction="none",
-        l1_loss=F.l1_loss,
-        mse_loss=planted.manual_mse(backward_factor=1.0),
-    )
-    assert "MSELoss gradient" in failure
-
-
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_reg2_accepts_the_manual_smooth_l1_and_huber_without_bugs(reduction):
     reg_specs.test_reg2_smooth_l1_and_huber_match_piecewise_definitions(
@@ -59,27 +37,6 @@ def test_reg2_continuity_accepts_the_manual_smooth_l1_and_huber_without_bugs():
     reg_specs.test_reg2_continuous_with_continuous_slope_at_beta(
         **CPU64, smooth_l1_loss=planted.manual_smooth_l1(), huber_loss=planted.manual_huber()
     )
-
-
-def test_reg2_definition_catches_smooth_l1_without_1_over_beta():
-    failure = spec_failure(
-        reg_specs.test_reg2_smooth_l1_and_huber_match_piecewise_definitions,
-        **CPU64,
-        reduction="none",
-        smooth_l1_loss=planted.manual_smooth_l1(forget_beta=True),
-        huber_loss=F.huber_loss,
-    )
-    assert "SmoothL1Loss" in failure
-
-
-def test_reg2_continuity_catches_huber_without_delta():
-    failure = spec_failure(
-        reg_specs.test_reg2_continuous_with_continuous_slope_at_beta,
-        **CPU64,
-        smooth_l1_loss=F.smooth_l1_loss,
-        huber_loss=planted.manual_huber(forget_delta=True),
-    )
-    assert "HuberLoss" in failure
 
 
 def test_reg2_half_mse_spec_cannot_see_a_missing_1_over_beta_at_beta_1():
@@ -98,14 +55,64 @@ def test_reg3_accepts_the_manual_smooth_l1_without_bugs():
     )
 
 
-def test_reg3_catches_smooth_l1_mixed_up_with_huber():
-    failure = spec_failure(
-        reg_specs.test_reg3_smooth_l1_gradient_bounded_mse_gradient_linear,
-        **CPU64,
-        smooth_l1_loss=planted.smooth_l1_as_huber,
-        mse_loss=F.mse_loss,
-    )
-    assert "SmoothL1Loss(beta=" in failure and "gradient" in failure
+REG1 = reg_specs.test_reg1_l1_and_mse_are_mean_absolute_and_squared_error
+REG2 = reg_specs.test_reg2_smooth_l1_and_huber_match_piecewise_definitions
+REG2_CONTINUITY = reg_specs.test_reg2_continuous_with_continuous_slope_at_beta
+REG3 = reg_specs.test_reg3_smooth_l1_gradient_bounded_mse_gradient_linear
+
+
+@pytest.mark.parametrize(
+    ("spec", "losses", "messages", "reduction"),
+    [
+        pytest.param(
+            REG1,
+            {"l1_loss": planted.manual_l1(mean_over_batch=True), "mse_loss": F.mse_loss},
+            ["L1Loss value"],
+            "mean",
+            id="reg1-l1-mean-over-batch-size",
+        ),
+        pytest.param(
+            REG1,
+            {"l1_loss": F.l1_loss, "mse_loss": planted.manual_mse(backward_factor=1.0)},
+            ["MSELoss gradient"],
+            "none",
+            id="reg1-mse-backward-without-the-factor-2",
+        ),
+        pytest.param(
+            REG2,
+            {
+                "smooth_l1_loss": planted.manual_smooth_l1(forget_beta=True),
+                "huber_loss": F.huber_loss,
+            },
+            ["SmoothL1Loss"],
+            "none",
+            id="reg2-definition-smooth-l1-without-1-over-beta",
+        ),
+        pytest.param(
+            REG2_CONTINUITY,
+            {
+                "smooth_l1_loss": F.smooth_l1_loss,
+                "huber_loss": planted.manual_huber(forget_delta=True),
+            },
+            ["HuberLoss"],
+            None,
+            id="reg2-continuity-huber-without-delta",
+        ),
+        pytest.param(
+            REG3,
+            {"smooth_l1_loss": planted.smooth_l1_as_huber, "mse_loss": F.mse_loss},
+            ["SmoothL1Loss(beta=", "gradient"],
+            None,
+            id="reg3-smooth-l1-mixed-up-with-huber",
+        ),
+    ],
+)
+def test_regression_specs_catch_planted_bug(spec, losses, messages, reduction):
+    """The spec (with ``reduction``, where it takes one) fails on the planted bug in
+    ``losses``, naming every one of ``messages``."""
+    arguments = losses if reduction is None else {"reduction": reduction, **losses}
+    failure = spec_failure(spec, **CPU64, **arguments)
+    assert all(message in failure for message in messages), failure
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)

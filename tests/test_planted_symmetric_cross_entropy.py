@@ -25,24 +25,6 @@ def test_sce1_accepts_the_planted_binary_ce_without_bugs():
     )
 
 
-@pytest.mark.parametrize("clamp", ["prediction", "label"])
-def test_sce1_catches_one_sided_clamp(clamp):
-    failure = spec_failure(
-        sce_specs.test_sce1_published_ratios_in_float32,
-        **CPU32,
-        example="clean label",
-        binary_ce=planted.planted_binary_ce(clamp),
-    )
-    assert "clean label rce/ce" in failure
-    failure = spec_failure(
-        sce_specs.test_sce1_ce_and_rce_match_definition,
-        **CPU64,
-        reduction="none",
-        binary_ce=planted.planted_binary_ce(clamp),
-    )
-    assert "ce(" in failure
-
-
 def test_sce2_accepts_the_planted_rce_and_sce_without_bugs():
     sce_specs.test_sce2_rce_is_scaled_complement_of_target_probability(
         **CPU64, reduction="none", rce=planted.planted_rce()
@@ -52,24 +34,47 @@ def test_sce2_accepts_the_planted_rce_and_sce_without_bugs():
     )
 
 
-def test_sce2_catches_clamp_on_the_prediction():
-    failure = spec_failure(
-        sce_specs.test_sce2_rce_is_scaled_complement_of_target_probability,
-        **CPU64,
-        reduction="none",
-        rce=planted.planted_rce(clamp_prediction=True),
-    )
-    assert "RCE value" in failure
+SCE1_PUBLISHED = sce_specs.test_sce1_published_ratios_in_float32
+SCE1_DEFINITION = sce_specs.test_sce1_ce_and_rce_match_definition
 
 
-def test_sce2_catches_batch_mean_rce():
-    failure = spec_failure(
-        sce_specs.test_sce2_sce_is_weighted_sum_of_ce_and_rce,
-        **CPU64,
-        reduction="none",
-        sce=planted.planted_sce(rce_batch_mean=True),
-    )
-    assert "SCE" in failure
+@pytest.mark.parametrize(
+    ("spec", "arguments", "message"),
+    [
+        *(
+            pytest.param(
+                SCE1_PUBLISHED,
+                {**CPU32, "example": "clean label", "binary_ce": planted.planted_binary_ce(clamp)},
+                "clean label rce/ce",
+                id=f"sce1-published-one-sided-clamp-{clamp}",
+            )
+            for clamp in ("prediction", "label")
+        ),
+        *(
+            pytest.param(
+                SCE1_DEFINITION,
+                {**CPU64, "reduction": "none", "binary_ce": planted.planted_binary_ce(clamp)},
+                "ce(",
+                id=f"sce1-definition-one-sided-clamp-{clamp}",
+            )
+            for clamp in ("prediction", "label")
+        ),
+        pytest.param(
+            sce_specs.test_sce2_rce_is_scaled_complement_of_target_probability,
+            {**CPU64, "reduction": "none", "rce": planted.planted_rce(clamp_prediction=True)},
+            "RCE value",
+            id="sce2-clamp-on-the-prediction",
+        ),
+        pytest.param(
+            sce_specs.test_sce2_sce_is_weighted_sum_of_ce_and_rce,
+            {**CPU64, "reduction": "none", "sce": planted.planted_sce(rce_batch_mean=True)},
+            "SCE",
+            id="sce2-batch-mean-rce",
+        ),
+    ],
+)
+def test_sce_specs_catch_planted_bug(spec, arguments, message):
+    assert message in spec_failure(spec, **arguments)
 
 
 def test_pt_and_symmetric_oracle_vjps_match_finite_differences():

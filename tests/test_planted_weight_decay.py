@@ -19,76 +19,16 @@ def test_wd1_accepts_the_planted_sgd_without_bugs(config):
     )
 
 
-@pytest.mark.parametrize(
-    ("bug", "config"),
-    [
-        ({"decay_factor": 2.0}, "plain"),
-        ({"decoupled": True}, "momentum"),
-        ({"decoupled": True}, "nesterov"),
-    ],
-    ids=["no-half-convention", "decoupled-momentum", "decoupled-nesterov"],
-)
-def test_wd1_catches_planted_sgd_bug(bug, config):
-    failure = spec_failure(
-        wd_specs.test_wd1_sgd_weight_decay_equals_l2_penalty,
-        **CPU64,
-        config=config,
-        sgd=planted.planted_sgd(**bug),
-    )
-    assert "iterate" in failure
-
-
-def test_wd1_per_step_form_catches_missing_half():
-    failure = spec_failure(
-        wd_specs.test_wd1_plain_sgd_step_shrinks_then_descends,
-        **CPU64,
-        sgd=planted.planted_sgd(decay_factor=2.0),
-    )
-    assert "(1 − lr·λ)·w − lr·∇loss" in failure
-
-
 def test_wd2_accepts_the_planted_adam_without_bugs():
     accepted(
         wd_specs.test_wd2_adam_weight_decay_equals_l2_penalty, **CPU64, adam=planted.planted_adam()
     )
 
 
-def test_wd2_catches_decoupled_decay_in_adam():
-    failure = spec_failure(
-        wd_specs.test_wd2_adam_weight_decay_equals_l2_penalty,
-        **CPU64,
-        adam=planted.planted_adam(decay="decoupled"),
-    )
-    assert "Adam(weight_decay=λ), iterate" in failure
-
-
 def test_wd3_accepts_the_planted_adamw_without_bugs():
     adamw = planted.planted_adam(decay="decoupled")
     accepted(wd_specs.test_wd3_adamw_is_decoupled_decay_then_adam_step, **CPU64, adamw=adamw)
     wd_specs.test_wd3_adamw_differs_from_adam_with_l2_penalty(**CPU64, adamw=adamw)
-
-
-@pytest.mark.parametrize(
-    "bug",
-    [{"decay": "coupled"}, {"decay": "decoupled", "decay_times_lr": False}],
-    ids=["adamw-is-adam-plus-l2", "decay-without-lr"],
-)
-def test_wd3_catches_planted_adamw_bug(bug):
-    failure = spec_failure(
-        wd_specs.test_wd3_adamw_is_decoupled_decay_then_adam_step,
-        **CPU64,
-        adamw=planted.planted_adam(**bug),
-    )
-    assert "AdamW(weight_decay=λ), iterate" in failure
-
-
-def test_wd3_counterexample_fails_on_adamw_that_is_adam_plus_l2():
-    failure = spec_failure(
-        wd_specs.test_wd3_adamw_differs_from_adam_with_l2_penalty,
-        **CPU64,
-        adamw=planted.planted_adam(decay="coupled"),
-    )
-    assert "AdamW(weight_decay=λ)" in failure
 
 
 def test_wd4_accepts_the_planted_group_sgd_without_bugs():
@@ -99,39 +39,6 @@ def test_wd4_accepts_the_planted_group_sgd_without_bugs():
     )
     accepted(wd_specs.test_wd4_full_penalty_equals_twice_the_decay, **CPU64, sgd=sgd)
     wd_specs.test_wd4_full_penalty_does_not_match_the_same_decay(**CPU64, sgd=sgd)
-
-
-@pytest.mark.parametrize(
-    ("spec", "extra"),
-    [
-        (wd_specs.test_wd4_zero_decay_group_is_not_decayed, {"config": "plain"}),
-        (wd_specs.test_wd4_half_penalty_on_weights_equals_decay_on_weight_group, {}),
-    ],
-    ids=["zero-decay-group", "half-penalty"],
-)
-def test_wd4_catches_decay_applied_to_every_group(spec, extra):
-    failure = spec_failure(spec, **CPU64, **extra, sgd=planted.planted_group_sgd(group_blind=True))
-    assert "iterate" in failure
-
-
-def test_wd4_catches_decay_without_the_half_convention():
-    """An SGD adding 2λ·w (``planted.planted_sgd(decay_factor=2)``): weight_decay=2α is 4α."""
-    failure = spec_failure(
-        wd_specs.test_wd4_full_penalty_equals_twice_the_decay,
-        **CPU64,
-        sgd=planted.planted_sgd(decay_factor=2.0),
-    )
-    assert "weight_decay=2α on weights" in failure
-
-
-def test_wd4_mismatch_fails_when_decay_is_doubled():
-    """With 2λ·w in the optimizer, weight_decay=α leaves its oracle (and matches αΣw²)."""
-    failure = spec_failure(
-        wd_specs.test_wd4_full_penalty_does_not_match_the_same_decay,
-        **CPU64,
-        sgd=planted.planted_sgd(decay_factor=2.0),
-    )
-    assert "weight_decay=α" in failure
 
 
 def test_wd5_accepts_the_hand_written_l1_without_bugs():
@@ -190,11 +97,92 @@ def test_wd5_accepts_the_hand_written_soft_threshold():
     )
 
 
-def test_wd5_catches_soft_threshold_without_clamp():
-    failure = spec_failure(
-        wd_specs.test_wd5_proximal_step_gives_exact_zeros,
-        **CPU64,
-        soft_threshold=planted.soft_threshold(clamp=False),
-        sgd=torch.optim.SGD,
-    )
-    assert "weights where |a| < β" in failure
+WD1 = wd_specs.test_wd1_sgd_weight_decay_equals_l2_penalty
+WD3 = wd_specs.test_wd3_adamw_is_decoupled_decay_then_adam_step
+WD4_ZERO_DECAY = wd_specs.test_wd4_zero_decay_group_is_not_decayed
+WD4_HALF_PENALTY = wd_specs.test_wd4_half_penalty_on_weights_equals_decay_on_weight_group
+GROUP_BLIND = planted.planted_group_sgd(group_blind=True)
+DOUBLED = planted.planted_sgd(decay_factor=2.0)  # adds 2λ·w: no half convention
+
+
+@pytest.mark.parametrize(
+    ("spec", "arguments", "message"),
+    [
+        pytest.param(
+            WD1, {"config": "plain", "sgd": DOUBLED}, "iterate", id="wd1-no-half-convention"
+        ),
+        pytest.param(
+            WD1,
+            {"config": "momentum", "sgd": planted.planted_sgd(decoupled=True)},
+            "iterate",
+            id="wd1-decoupled-momentum",
+        ),
+        pytest.param(
+            WD1,
+            {"config": "nesterov", "sgd": planted.planted_sgd(decoupled=True)},
+            "iterate",
+            id="wd1-decoupled-nesterov",
+        ),
+        pytest.param(
+            wd_specs.test_wd1_plain_sgd_step_shrinks_then_descends,
+            {"sgd": DOUBLED},
+            "(1 − lr·λ)·w − lr·∇loss",
+            id="wd1-per-step-form-missing-half",
+        ),
+        pytest.param(
+            wd_specs.test_wd2_adam_weight_decay_equals_l2_penalty,
+            {"adam": planted.planted_adam(decay="decoupled")},
+            "Adam(weight_decay=λ), iterate",
+            id="wd2-decoupled-decay-in-adam",
+        ),
+        pytest.param(
+            WD3,
+            {"adamw": planted.planted_adam(decay="coupled")},
+            "AdamW(weight_decay=λ), iterate",
+            id="wd3-adamw-is-adam-plus-l2",
+        ),
+        pytest.param(
+            WD3,
+            {"adamw": planted.planted_adam(decay="decoupled", decay_times_lr=False)},
+            "AdamW(weight_decay=λ), iterate",
+            id="wd3-decay-without-lr",
+        ),
+        pytest.param(
+            wd_specs.test_wd3_adamw_differs_from_adam_with_l2_penalty,
+            {"adamw": planted.planted_adam(decay="coupled")},
+            "AdamW(weight_decay=λ)",
+            id="wd3-counterexample-adamw-that-is-adam-plus-l2",
+        ),
+        pytest.param(
+            WD4_ZERO_DECAY,
+            {"config": "plain", "sgd": GROUP_BLIND},
+            "iterate",
+            id="wd4-zero-decay-group-decayed",
+        ),
+        pytest.param(
+            WD4_HALF_PENALTY, {"sgd": GROUP_BLIND}, "iterate", id="wd4-half-penalty-group-blind"
+        ),
+        # weight_decay=2α is 4α with 2λ·w in the optimizer
+        pytest.param(
+            wd_specs.test_wd4_full_penalty_equals_twice_the_decay,
+            {"sgd": DOUBLED},
+            "weight_decay=2α on weights",
+            id="wd4-decay-without-the-half-convention",
+        ),
+        # with 2λ·w in the optimizer, weight_decay=α leaves its oracle (and matches αΣw²)
+        pytest.param(
+            wd_specs.test_wd4_full_penalty_does_not_match_the_same_decay,
+            {"sgd": DOUBLED},
+            "weight_decay=α",
+            id="wd4-mismatch-when-decay-is-doubled",
+        ),
+        pytest.param(
+            wd_specs.test_wd5_proximal_step_gives_exact_zeros,
+            {"soft_threshold": planted.soft_threshold(clamp=False), "sgd": torch.optim.SGD},
+            "weights where |a| < β",
+            id="wd5-soft-threshold-without-clamp",
+        ),
+    ],
+)
+def test_wd_specs_catch_planted_bug(spec, arguments, message):
+    assert message in spec_failure(spec, **CPU64, **arguments)
