@@ -7,17 +7,17 @@ from torch import nn
 
 from verify import oracles
 from verify.benchmarking import workloads as w
-from verify.contracts.contract import Contract, torch_forms
+from verify.contracts import contract
 from verify.contracts.families import normalization
 
-CONTRACT = Contract(
+CONTRACT = contract.Contract(
     name="log_softmax",
     summary="x − logsumexp(x) along dim",
     reference=normalization.along_dim(oracles.log_softmax),
     gradient=normalization.along_dim(oracles.log_softmax_vjp),
     params=(normalization.DIM,),
     input_kinds=normalization.SCORES,
-    implementations=torch_forms(F.log_softmax, nn.LogSoftmax),
+    implementations=contract.torch_forms(F.log_softmax, nn.LogSoftmax),
     conformance=normalization.normalization_matrix(
         oracles.log_softmax,
         log=True,

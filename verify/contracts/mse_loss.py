@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 from verify.benchmarking import workloads as w
-from verify.contracts.contract import Contract, FormCase, torch_forms
-from verify.contracts.families.reduction import REDUCTION
+from verify.contracts import contract
+from verify.contracts.families import reduction as reductions
 from verify.contracts.families.regression import (
     ELEMENTWISE,
     elementwise_form_case,
@@ -19,19 +19,19 @@ from verify.oracles import regression
 
 
 @st.composite
-def form_cases(draw: st.DrawFn, dtype: torch.dtype) -> FormCase:
+def form_cases(draw: st.DrawFn, dtype: torch.dtype) -> contract.FormCase:
     """Two same-shaped arrays (the regression losses' form cases)."""
     return elementwise_form_case(draw, dtype, {})
 
 
-CONTRACT = Contract(
+CONTRACT = contract.Contract(
     name="mse_loss",
     summary="(input − target)², reduced",
     reference=regression.mse_loss,
     gradient=regression.mse_loss_vjp,
-    params=(REDUCTION,),
+    params=(reductions.REDUCTION,),
     input_kinds=ELEMENTWISE,
-    implementations=torch_forms(F.mse_loss, nn.MSELoss),
+    implementations=contract.torch_forms(F.mse_loss, nn.MSELoss),
     conformance=regression_matrix(regression.mse_loss, 2),
     form_cases=form_cases,
     benchmark_cases=tuple(

@@ -6,17 +6,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from verify import oracles
-from verify.contracts.contract import Contract, torch_forms
+from verify.contracts import contract
 from verify.contracts.families import normalization
 
-CONTRACT = Contract(
+CONTRACT = contract.Contract(
     name="softmax",
     summary="exp(x) / Σ exp(x) along dim",
     reference=normalization.along_dim(oracles.softmax),
     gradient=normalization.along_dim(oracles.softmax_vjp),
     params=(normalization.DIM,),
     input_kinds=normalization.SCORES,
-    implementations=torch_forms(F.softmax, nn.Softmax),
+    implementations=contract.torch_forms(F.softmax, nn.Softmax),
     conformance=normalization.normalization_matrix(
         oracles.softmax,
         log=False,
