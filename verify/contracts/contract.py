@@ -202,3 +202,16 @@ def torch_forms(
         as_implementation(functional, f"torch.nn.functional.{functional.__name__}"),
         as_implementation(module, f"torch.nn.{module.__name__}"),
     )
+
+
+def renamed_param(
+    oracle: Callable[..., Any], ours: str, theirs: str, default: Any
+) -> Callable[..., Any]:
+    """``oracle`` taking its parameter ``theirs`` under the contract's name ``ours`` (``default``
+    when not given)."""
+
+    def reference(*arrays: Any, **params: Any) -> Any:
+        return oracle(*arrays, **{theirs: params.pop(ours, default)}, **params)
+
+    reference.__doc__ = oracle.__doc__
+    return reference

@@ -3,9 +3,6 @@ reductions (the contract's ``alpha`` is the oracle's per-class ``weight``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
 import torch
 from hypothesis import strategies as st
@@ -16,16 +13,6 @@ from verify.contracts.families import categorical
 from verify.contracts.families import reduction as reductions
 from verify.oracles import focal
 from verify.strategies import LossCase
-
-
-def _alpha_as_weight(oracle: Callable[..., Any]) -> Callable[..., Any]:
-    """The softmax focal oracle under the contract's name ``alpha`` for the per-class weights."""
-
-    def reference(*arrays: Any, alpha: Any = None, **params: Any) -> Any:
-        return oracle(*arrays, weight=alpha, **params)
-
-    reference.__doc__ = oracle.__doc__
-    return reference
 
 
 @st.composite
@@ -80,8 +67,8 @@ CONFORMANCE = contract.FeatureMatrix(
 CONTRACT = contract.Contract(
     name="softmax_focal_loss",
     summary="−α_y·(1 − p_y)^γ·log p_y per position, NLL's weighting and reductions",
-    reference=_alpha_as_weight(focal.softmax_focal_loss),
-    gradient=_alpha_as_weight(focal.softmax_focal_loss_vjp),
+    reference=contract.renamed_param(focal.softmax_focal_loss, "alpha", "weight", None),
+    gradient=contract.renamed_param(focal.softmax_focal_loss_vjp, "alpha", "weight", None),
     params=(
         contract.Param("gamma", 2.0, "a float ≥ 0"),
         contract.Param("alpha", None, "None or per-class weights (C,)"),

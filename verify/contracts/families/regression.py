@@ -11,11 +11,24 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from torch import nn
+from torch.nn import functional as F
 
 from verify import strategies as vs
-from verify.contracts.contract import Bounds, Feature, FeatureMatrix, FormCase, Variant
+from verify.benchmarking import workloads as w
+from verify.contracts.contract import (
+    Bounds,
+    Contract,
+    Feature,
+    FeatureMatrix,
+    FormCase,
+    Param,
+    Variant,
+    torch_forms,
+)
 from verify.contracts.families.binary import binary_shapes
 from verify.contracts.families.reduction import (
+    REDUCTION,
     REDUCTION_FEATURES,
     empty_batches,
     not_applicable,
@@ -23,6 +36,7 @@ from verify.contracts.families.reduction import (
     reduction_params,
     with_params,
 )
+from verify.oracles import regression
 from verify.strategies import LossCase
 from verify.tolerances import loss_scale
 
@@ -130,3 +144,35 @@ def elementwise_form_case(draw: st.DrawFn, dtype: torch.dtype, params: dict[str,
     shape = draw(binary_shapes())
     bound = vs.logit_bound(dtype)
     return FormCase((draw(vs.logits(shape, bound)), draw(vs.logits(shape, bound))), params, shape)
+
+
+def regression_contract(
+    name: str,
+    summary: str,
+    module: type[nn.Module],
+    power: int,
+    form_cases: Callable[[torch.dtype], st.SearchStrategy[FormCase]],
+    width: Param | None = None,
+    variants: tuple[Variant, ...] = (),
+    benchmarked: bool = False,
+) -> Contract:
+    """An elementwise regression loss's contract: the oracle and its VJP named after it in
+    ``verify.oracles.regression``, torch's forms ``F.<name>`` and ``module``, ``reduction`` and
+    the optional ``width`` parameter; ``benchmarked``: timed on the regression workloads."""
+    oracle = getattr(regression, name)
+    return Contract(
+        name=name,
+        summary=summary,
+        reference=oracle,
+        gradient=getattr(regression, f"{name}_vjp"),
+        params=(REDUCTION, *((width,) if width else ())),
+        input_kinds=ELEMENTWISE,
+        implementations=torch_forms(getattr(F, name), module),
+        conformance=regression_matrix(oracle, power, width.name if width else None, variants),
+        form_cases=form_cases,
+        benchmark_cases=tuple(
+            w.Case(name, workload, w.predictions_and_targets)
+            for workload in (w.REGRESSION_SMALL, w.REGRESSION, w.REGRESSION_LARGE)
+            if benchmarked
+        ),
+    )
