@@ -12,10 +12,12 @@ Reductions: 'none', 'sum', 'mean' (divides by the number of elements, N·C) and 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 from scipy import special
 
-from verify.oracles.reduction import expand_cotangent, reduce
+from verify.oracles.reduction import adjoint_of, expand_cotangent, reduce
 
 KL_REDUCTIONS = ("none", "mean", "sum", "batchmean")
 
@@ -40,16 +42,16 @@ def kl_div(
     return reduce(per_element, base, denominator)
 
 
+@adjoint_of(kl_div)
 def kl_div_vjp(
     log_input: np.ndarray,
     target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    reduction: str = "mean",
-    log_target: bool = False,
+    cotangent: np.ndarray | float,
+    params: SimpleNamespace,
 ) -> np.ndarray:
     """∂/∂a of Σ g·kl_div:  −g·t  (or −g·exp(s) with log_target)."""
     a = np.asarray(log_input, dtype=np.float64)
     t = np.asarray(target, dtype=np.float64)
-    base, denominator = _reduction_and_denominator(a.shape, reduction)
+    base, denominator = _reduction_and_denominator(a.shape, params.reduction)
     g = expand_cotangent(cotangent, a.shape, base, denominator)
-    return -g * (np.exp(t) if log_target else t)
+    return -g * (np.exp(t) if params.log_target else t)

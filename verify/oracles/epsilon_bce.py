@@ -20,10 +20,12 @@ divides by the number of elements.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 from scipy import special
 
-from verify.oracles.reduction import expand_cotangent, reduce
+from verify.oracles.reduction import adjoint_of, expand_cotangent, reduce
 
 
 def epsilon_bce(
@@ -37,19 +39,19 @@ def epsilon_bce(
     return reduce(per_element, reduction)
 
 
+@adjoint_of(epsilon_bce)
 def epsilon_bce_vjp(
     probabilities: np.ndarray,
     target: np.ndarray,
-    eps: float,
-    cotangent: np.ndarray | float = 1.0,
-    reduction: str = "mean",
+    cotangent: np.ndarray | float,
+    params: SimpleNamespace,
 ) -> np.ndarray:
     """∂/∂p of Σ g·ℓ_ε:  g·(−y/(p + ε) + (1 − y)/(1 − p + ε))."""
     p = np.asarray(probabilities, dtype=np.float64)
     y = np.asarray(target, dtype=np.float64)
-    g = expand_cotangent(cotangent, p.shape, reduction)
+    g = expand_cotangent(cotangent, p.shape, params.reduction)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return g * (-y / (p + eps) + (1.0 - y) / (1.0 - p + eps))
+        return g * (-y / (p + params.eps) + (1.0 - y) / (1.0 - p + params.eps))
 
 
 def epsilon_bce_with_logits(
@@ -64,19 +66,16 @@ def epsilon_bce_with_logits(
     return reduce(per_element, reduction)
 
 
+@adjoint_of(epsilon_bce_with_logits)
 def epsilon_bce_with_logits_vjp(
-    logits: np.ndarray,
-    target: np.ndarray,
-    eps: float,
-    cotangent: np.ndarray | float = 1.0,
-    reduction: str = "mean",
+    logits: np.ndarray, target: np.ndarray, cotangent: np.ndarray | float, params: SimpleNamespace
 ) -> np.ndarray:
     """∂/∂x of Σ g·ℓ_ε(x):  g·σ(x)σ(−x)·((1 − y)/(σ(−x) + ε) − y/(σ(x) + ε))."""
     x = np.asarray(logits, dtype=np.float64)
     y = np.asarray(target, dtype=np.float64)
     s, s_neg = special.expit(x), special.expit(-x)
-    g = expand_cotangent(cotangent, x.shape, reduction)
-    return g * s * s_neg * ((1.0 - y) / (s_neg + eps) - y / (s + eps))
+    g = expand_cotangent(cotangent, x.shape, params.reduction)
+    return g * s * s_neg * ((1.0 - y) / (s_neg + params.eps) - y / (s + params.eps))
 
 
 def epsilon_bias_bound(
