@@ -24,11 +24,10 @@ These are the semantics of ``torch.nn.functional.cross_entropy`` (see its docume
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
-from verify.oracles.reduction import adjoint_of, expand_cotangent, reduce
+from verify.oracles.adjoint import Cotangent, Params, adjoint_of
+from verify.oracles.reduction import expand_cotangent, reduce
 from verify.oracles.softmax import log_softmax, softmax
 
 
@@ -130,7 +129,7 @@ def cross_entropy(
 
 @adjoint_of(cross_entropy)
 def cross_entropy_vjp(
-    scores: np.ndarray, target: np.ndarray, cotangent: np.ndarray | float, params: SimpleNamespace
+    scores: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """Gradient of ``Σ cotangent · cross_entropy(scores, target)`` with respect to ``scores``."""
     coefficients, denominator = _coefficients(
@@ -144,7 +143,7 @@ def cross_entropy_vjp(
 
 @adjoint_of(cross_entropy)
 def cross_entropy_gradient_bound(
-    scores: np.ndarray, target: np.ndarray, cotangent: np.ndarray | float, params: SimpleNamespace
+    scores: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> float:
     """max_i |g_i|·Σ_c A_ic: the size of the two terms whose difference is the gradient.
 
@@ -179,10 +178,7 @@ def nll_loss(
 
 @adjoint_of(nll_loss)
 def nll_loss_vjp(
-    log_probabilities: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float,
-    params: SimpleNamespace,
+    log_probabilities: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """Gradient of ``Σ cotangent · nll_loss`` with respect to the log-probabilities."""
     n_classes = np.shape(log_probabilities)[1]

@@ -32,13 +32,12 @@ Also the target probability p_t and the shortcut exp(−BCEWithLogits) (FL-7).
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 from scipy import special
 
+from verify.oracles.adjoint import Cotangent, Params, adjoint_of
 from verify.oracles.binary import LOG_CLAMP, binary_cross_entropy_with_logits
-from verify.oracles.reduction import adjoint_of, expand_cotangent, reduce
+from verify.oracles.reduction import expand_cotangent, reduce
 from verify.oracles.softmax import log_softmax, softmax
 
 
@@ -108,7 +107,7 @@ def sigmoid_focal_loss(
 
 @adjoint_of(sigmoid_focal_loss)
 def sigmoid_focal_loss_vjp(
-    logits: np.ndarray, target: np.ndarray, cotangent: np.ndarray | float, params: SimpleNamespace
+    logits: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂x of Σ g·sigmoid_focal_loss (see the module docstring)."""
     x, y = _f64(logits), _f64(target)
@@ -126,7 +125,7 @@ def sigmoid_focal_loss_vjp(
 
 @adjoint_of(sigmoid_focal_loss)
 def sigmoid_focal_loss_gradient_bound(
-    logits: np.ndarray, target: np.ndarray, cotangent: np.ndarray | float, params: SimpleNamespace
+    logits: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> float:
     """max |g·α_t|·(1 + γ): the size of the terms whose sum is the gradient.
 
@@ -158,10 +157,7 @@ def probability_focal_loss(
 
 @adjoint_of(probability_focal_loss)
 def probability_focal_loss_vjp(
-    probabilities: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float,
-    params: SimpleNamespace,
+    probabilities: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂p of Σ g·probability_focal_loss, for p strictly inside (0, 1) (no log clamp active).
 
@@ -192,7 +188,7 @@ def bce_shortcut_probability(
 
 @adjoint_of(bce_shortcut_probability)
 def bce_shortcut_probability_vjp(
-    logits: np.ndarray, target: np.ndarray, cotangent: np.ndarray | float, params: SimpleNamespace
+    logits: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂x of Σ g·exp(−c):  −g·exp(−c)·((1 − y)·σ(x) − pw·y·σ(−x))."""
     x, y = _f64(logits), _f64(target)
@@ -245,7 +241,7 @@ def softmax_focal_loss(
 
 @adjoint_of(softmax_focal_loss)
 def softmax_focal_loss_vjp(
-    scores: np.ndarray, target: np.ndarray, cotangent: np.ndarray | float, params: SimpleNamespace
+    scores: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂scores of Σ g·softmax_focal_loss (see the module docstring)."""
     log_p_y, m, coefficient, one_hot, denominator = _softmax_focal_parts(
@@ -266,7 +262,7 @@ def softmax_focal_loss_vjp(
 
 @adjoint_of(softmax_focal_loss)
 def softmax_focal_loss_gradient_bound(
-    scores: np.ndarray, target: np.ndarray, cotangent: np.ndarray | float, params: SimpleNamespace
+    scores: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> float:
     """max_i |g_i|·α_{y_i}·(1 + γ): the size of the terms whose sum is the gradient."""
     _, _, coefficient, _, denominator = _softmax_focal_parts(

@@ -30,16 +30,14 @@ the expanded cotangent (divided by ``numel`` for 'mean'). The gradient with resp
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
-from verify.oracles.reduction import adjoint_of, expand_cotangent, reduce
+from verify.oracles.adjoint import Cotangent, Params, adjoint_of
+from verify.oracles.reduction import expand_cotangent, float64, reduce
 
 
 def _error(input: np.ndarray, target: np.ndarray) -> np.ndarray:
-    x = np.asarray(input, dtype=np.float64)
-    y = np.asarray(target, dtype=np.float64)
+    x, y = float64(input, target)
     if x.shape != y.shape:
         raise ValueError(f"input {x.shape} and target {y.shape} must have the same shape")
     return x - y
@@ -57,7 +55,7 @@ def l1_loss(input: np.ndarray, target: np.ndarray, reduction: str = "mean") -> n
 
 @adjoint_of(l1_loss)
 def l1_loss_vjp(
-    input: np.ndarray, target: np.ndarray, cotangent: np.ndarray | float, params: SimpleNamespace
+    input: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂input of Σ g·L1:  g·sign(d), with sign(0) = 0 (PyTorch's subgradient at the kink)."""
     d = _error(input, target)
@@ -72,7 +70,7 @@ def mse_loss(input: np.ndarray, target: np.ndarray, reduction: str = "mean") -> 
 
 @adjoint_of(mse_loss)
 def mse_loss_vjp(
-    input: np.ndarray, target: np.ndarray, cotangent: np.ndarray | float, params: SimpleNamespace
+    input: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂input of Σ g·MSE:  2·g·d."""
     d = _error(input, target)
@@ -108,7 +106,7 @@ def smooth_l1_loss(
 
 @adjoint_of(smooth_l1_loss)
 def smooth_l1_loss_vjp(
-    input: np.ndarray, target: np.ndarray, cotangent: np.ndarray | float, params: SimpleNamespace
+    input: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂input of Σ g·SmoothL1(β):  g·d/β inside |d| < β, g·sign(d) outside; |·| ≤ |g|."""
     d = _error(input, target)
@@ -130,7 +128,7 @@ def huber_loss(
 
 @adjoint_of(huber_loss)
 def huber_loss_vjp(
-    input: np.ndarray, target: np.ndarray, cotangent: np.ndarray | float, params: SimpleNamespace
+    input: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂input of Σ g·Huber(δ):  g·d inside |d| < δ, g·δ·sign(d) outside; |·| ≤ δ·|g|."""
     _check_positive("delta", params.delta, allow_zero=False)

@@ -24,12 +24,12 @@ factor at (low, high).
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
 
 import numpy as np
 
+from verify.oracles.adjoint import Cotangent, Params, adjoint_of
 from verify.oracles.categorical import cross_entropy, cross_entropy_vjp
-from verify.oracles.reduction import adjoint_of, expand_cotangent, reduce
+from verify.oracles.reduction import expand_cotangent, reduce
 from verify.oracles.softmax import softmax
 
 LOW, HIGH, LABEL_EPS = 1e-4, 1.0 - 1e-4, 1e-4
@@ -101,7 +101,7 @@ def reverse_cross_entropy(
 
 @adjoint_of(reverse_cross_entropy)
 def reverse_cross_entropy_vjp(
-    scores: np.ndarray, target: np.ndarray, cotangent: np.ndarray | float, params: SimpleNamespace
+    scores: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂x of Σ g·RCE:  −log ε·g_i·p_y·(p_j − [j = y])."""
     p, one_hot, others = _probability_of_others(scores, target)
@@ -126,7 +126,7 @@ def symmetric_cross_entropy(
 
 @adjoint_of(symmetric_cross_entropy)
 def symmetric_cross_entropy_vjp(
-    scores: np.ndarray, target: np.ndarray, cotangent: np.ndarray | float, params: SimpleNamespace
+    scores: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂x of Σ g·SCE = a·(CE's gradient) + b·(RCE's gradient)."""
     g = expand_cotangent(cotangent, (np.shape(scores)[0],), params.reduction)
