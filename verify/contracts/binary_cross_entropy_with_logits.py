@@ -13,15 +13,8 @@ from verify import oracles
 from verify import strategies as vs
 from verify.benchmarking import workloads as w
 from verify.contracts import contract
+from verify.contracts.families import binary
 from verify.contracts.families import reduction as reductions
-from verify.contracts.families.binary import (
-    ELEMENT_WEIGHT,
-    ELEMENT_WEIGHT_FEATURE,
-    SOFT_TARGETS_FEATURE,
-    binary_bounds,
-    binary_cases,
-    binary_form_cases,
-)
 from verify.oracles.reduction import reduce
 from verify.strategies import LossCase
 
@@ -43,12 +36,12 @@ def _expects_probabilities(case: LossCase) -> np.ndarray:
 CONFORMANCE = contract.FeatureMatrix(
     (
         *reductions.REDUCTION_FEATURES,
-        ELEMENT_WEIGHT_FEATURE,
+        binary.ELEMENT_WEIGHT_FEATURE,
         contract.Feature("pos_weight", "positive-class weight per class", "pos_weight"),
-        SOFT_TARGETS_FEATURE,
+        binary.SOFT_TARGETS_FEATURE,
     ),
-    lambda dtype, features, reduction: binary_cases(dtype, features, reduction, True),
-    lambda case, inputs: binary_bounds(case, inputs, True),
+    lambda dtype, features, reduction: binary.binary_cases(dtype, features, reduction, True),
+    lambda case, inputs: binary.binary_bounds(case, inputs, True),
     edges=lambda: reductions.empty_batches(np.zeros((2, 3)), np.zeros((2, 3))),
     variants=(
         contract.Variant("pos_weight applied to the negative term", _pos_weight_on_negatives),
@@ -61,7 +54,7 @@ CONFORMANCE = contract.FeatureMatrix(
 def form_cases(draw: st.DrawFn, dtype: torch.dtype) -> contract.FormCase:
     """Logits of any binary shape, hard or soft targets, an optional broadcast weight, and an
     optional pos_weight along the last axis."""
-    case = draw(binary_form_cases(dtype, logits=True))
+    case = draw(binary.binary_form_cases(dtype, logits=True))
     params = dict(case.params)
     scores = case.inputs[0]
     if scores.ndim and draw(st.booleans()):
@@ -75,7 +68,7 @@ CONTRACT = contract.Contract(
     reference=oracles.binary_cross_entropy_with_logits,
     gradient=oracles.binary_cross_entropy_with_logits_vjp,
     params=(
-        ELEMENT_WEIGHT,
+        binary.ELEMENT_WEIGHT,
         contract.Param(
             "pos_weight", None, "None or a positive tensor broadcast along the last axis"
         ),
@@ -85,14 +78,11 @@ CONTRACT = contract.Contract(
     implementations=contract.torch_forms(F.binary_cross_entropy_with_logits, nn.BCEWithLogitsLoss),
     conformance=CONFORMANCE,
     form_cases=form_cases,
-    benchmark_cases=tuple(
-        w.Case(
-            "binary_cross_entropy_with_logits",
-            workload,
-            w.logits_and_binary_targets,
-            "pos_weight",
-            param_factory=lambda shape, dtype: {"pos_weight": w.pos_weight(shape, dtype)},
-        )
-        for workload in (w.DETECTION, w.SEGMENTATION)
+    benchmark_cases=w.cases(
+        "binary_cross_entropy_with_logits",
+        (w.DETECTION, w.SEGMENTATION),
+        w.logits_and_binary_targets,
+        "pos_weight",
+        param_factory=lambda shape, dtype: {"pos_weight": w.pos_weight(shape, dtype)},
     ),
 )

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 from hypothesis import strategies as st
 from torch import nn
 
 from verify.contracts import contract
-from verify.contracts.families.regression import elementwise_form_case, regression_contract
+from verify.contracts.families.regression import regression_contract
 from verify.oracles import regression
 from verify.strategies import LossCase
 
@@ -20,19 +19,12 @@ def _without_delta(case: LossCase) -> np.ndarray:
     )
 
 
-@st.composite
-def form_cases(draw: st.DrawFn, dtype: torch.dtype) -> contract.FormCase:
-    """Two same-shaped arrays and δ in [1e-3, 10]."""
-    return elementwise_form_case(draw, dtype, {"delta": draw(st.just(1.0) | st.floats(1e-3, 10.0))})
-
-
 CONTRACT = regression_contract(
     "huber_loss",
     "0.5·d² where |d| < δ, else δ·(|d| − 0.5·δ)",
     nn.HuberLoss,
     1,
-    form_cases,
-    contract.Param("delta", 1.0, "a float > 0"),
+    (contract.Param("delta", 1.0, "a float > 0"), st.just(1.0) | st.floats(1e-3, 10.0)),
     (contract.Variant("SmoothL1(β = δ): Huber without the δ factor", _without_delta),),
     # smooth_l1_loss's cases time the same piecewise form: not benchmarked
 )

@@ -104,14 +104,11 @@ CONTRACT = contract.Contract(
     implementations=contract.torch_forms(F.kl_div, nn.KLDivLoss),
     conformance=CONFORMANCE,
     form_cases=form_cases,
-    benchmark_cases=tuple(
-        w.Case(
-            "kl_div",
-            workload,
-            w.log_probabilities_and_probabilities,
-            "reduction=batchmean",
-            {"reduction": "batchmean"},
-        )
-        for workload in (w.IMAGE, w.LM_32K)
+    benchmark_cases=w.cases(
+        "kl_div",
+        (w.IMAGE, w.LM_32K),
+        w.log_probabilities_and_probabilities,
+        "reduction=batchmean",
+        {"reduction": "batchmean"},
     ),
 )

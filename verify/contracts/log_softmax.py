@@ -12,8 +12,7 @@ CONTRACT = normalization_contract(
     "x − logsumexp(x) along dim",
     nn.LogSoftmax,
     k_dim="K-dimensional scores (N, C, d1, ..., dk), over dim 1",
-    benchmark_cases=tuple(
-        w.Case("log_softmax", workload, w.scores, params={"dim": 1})
-        for workload in (w.IMAGE, w.LM_32K, w.LM_128K)
+    benchmark_cases=w.cases(
+        "log_softmax", (w.IMAGE, w.LM_32K, w.LM_128K), w.scores, params={"dim": 1}
     ),
 )

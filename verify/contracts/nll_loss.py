@@ -64,8 +64,7 @@ CONTRACT = contract.Contract(
     implementations=contract.torch_forms(F.nll_loss, nn.NLLLoss),
     conformance=CONFORMANCE,
     form_cases=form_cases,
-    benchmark_cases=tuple(
-        w.Case("nll_loss", workload, w.log_probabilities_and_classes, gathers=True)
-        for workload in (w.IMAGE, w.LM_32K)
+    benchmark_cases=w.cases(
+        "nll_loss", (w.IMAGE, w.LM_32K), w.log_probabilities_and_classes, gathers=True
     ),
 )

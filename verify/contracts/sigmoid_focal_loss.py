@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from verify import strategies as vs
 from verify.benchmarking import workloads as w
 from verify.contracts import contract
+from verify.contracts.families import binary
 from verify.contracts.families import reduction as reductions
-from verify.contracts.families.binary import SOFT_TARGETS_FEATURE
 from verify.oracles import focal
 from verify.oracles.reduction import REDUCTIONS
 from verify.stand_ins import torchvision_sigmoid_focal_loss
@@ -87,7 +87,7 @@ CONFORMANCE = contract.FeatureMatrix(
         contract.Feature("reduction=sum", "summed loss", "reduction"),
         contract.Feature("alpha", "α in [0, 1], or < 0 to disable", "alpha"),
         contract.Feature("gamma", "γ in [0, 5]", "gamma"),
-        SOFT_TARGETS_FEATURE,
+        binary.SOFT_TARGETS_FEATURE,
     ),
     _cases,
     _bounds,
@@ -113,15 +113,12 @@ CONTRACT = contract.Contract(
     implementations=(),
     without_torch_form="torch has none; torchvision.ops.sigmoid_focal_loss is one to check",
     conformance=CONFORMANCE,
-    benchmark_cases=tuple(
-        w.Case(
-            "sigmoid_focal_loss",
-            workload,
-            w.logits_and_binary_targets,
-            "alpha=0.25,gamma=2",
-            {"alpha": 0.25, "gamma": 2.0, "reduction": "mean"},
-        )
-        for workload in (w.DETECTION, w.SEGMENTATION)
+    benchmark_cases=w.cases(
+        "sigmoid_focal_loss",
+        (w.DETECTION, w.SEGMENTATION),
+        w.logits_and_binary_targets,
+        "alpha=0.25,gamma=2",
+        {"alpha": 0.25, "gamma": 2.0, "reduction": "mean"},
     ),
     benchmark_builtin=torchvision_sigmoid_focal_loss,
 )

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 from hypothesis import strategies as st
 from torch import nn
 
 from verify.contracts import contract
-from verify.contracts.families.regression import elementwise_form_case, regression_contract
+from verify.contracts.families.regression import regression_contract
 from verify.oracles.reduction import reduce
 from verify.strategies import LossCase
 
@@ -20,19 +19,12 @@ def _without_inverse_beta(case: LossCase) -> np.ndarray:
     return reduce(per, case.params.get("reduction", "mean"))
 
 
-@st.composite
-def form_cases(draw: st.DrawFn, dtype: torch.dtype) -> contract.FormCase:
-    """Two same-shaped arrays and β in [0, 10] (0 included: L1)."""
-    return elementwise_form_case(draw, dtype, {"beta": draw(st.just(0.0) | st.floats(0.0, 10.0))})
-
-
 CONTRACT = regression_contract(
     "smooth_l1_loss",
     "0.5·d²/β where |d| < β, else |d| − 0.5·β",
     nn.SmoothL1Loss,
     1,
-    form_cases,
-    contract.Param("beta", 1.0, "a float ≥ 0 (0 is L1)"),
+    (contract.Param("beta", 1.0, "a float ≥ 0 (0 is L1)"), st.just(0.0) | st.floats(0.0, 10.0)),
     (contract.Variant("0.5·d² inside |d| < β, without the 1/β", _without_inverse_beta),),
     benchmarked=True,
 )

@@ -151,28 +151,43 @@ def regression_contract(
     summary: str,
     module: type[nn.Module],
     power: int,
-    form_cases: Callable[[torch.dtype], st.SearchStrategy[FormCase]],
-    width: Param | None = None,
+    width: tuple[Param, st.SearchStrategy[float]] | None = None,
     variants: tuple[Variant, ...] = (),
     benchmarked: bool = False,
 ) -> Contract:
     """An elementwise regression loss's contract: the oracle and its VJP named after it in
     ``verify.oracles.regression``, torch's forms ``F.<name>`` and ``module``, ``reduction`` and
-    the optional ``width`` parameter; ``benchmarked``: timed on the regression workloads."""
+    the optional ``width`` parameter with the values its form cases draw; ``benchmarked``:
+    timed on the regression workloads."""
     oracle = getattr(regression, name)
+    param = width[0] if width else None
     return Contract(
         name=name,
         summary=summary,
         reference=oracle,
         gradient=getattr(regression, f"{name}_vjp"),
-        params=(REDUCTION, *((width,) if width else ())),
+        params=(REDUCTION, *((param,) if param else ())),
         input_kinds=ELEMENTWISE,
         implementations=torch_forms(getattr(F, name), module),
-        conformance=regression_matrix(oracle, power, width.name if width else None, variants),
-        form_cases=form_cases,
-        benchmark_cases=tuple(
-            w.Case(name, workload, w.predictions_and_targets)
-            for workload in (w.REGRESSION_SMALL, w.REGRESSION, w.REGRESSION_LARGE)
-            if benchmarked
+        conformance=regression_matrix(oracle, power, param.name if param else None, variants),
+        form_cases=elementwise_form_cases(*width) if width else elementwise_form_cases(),
+        benchmark_cases=w.cases(
+            name,
+            (w.REGRESSION_SMALL, w.REGRESSION, w.REGRESSION_LARGE) if benchmarked else (),
+            w.predictions_and_targets,
         ),
     )
+
+
+def elementwise_form_cases(
+    width: Param | None = None, values: st.SearchStrategy[float] | None = None
+) -> Callable[[torch.dtype], st.SearchStrategy[FormCase]]:
+    """Two same-shaped arrays (the regression losses' form cases), and the ``width`` parameter
+    drawn from ``values``."""
+
+    @st.composite
+    def form_cases(draw: st.DrawFn, dtype: torch.dtype) -> FormCase:
+        params = {width.name: draw(values)} if width and values is not None else {}
+        return elementwise_form_case(draw, dtype, params)
+
+    return form_cases
