@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from hypothesis import strategies as st
 from torch import nn
 
@@ -44,14 +43,12 @@ def form_cases(dtype: torch.dtype) -> st.SearchStrategy[contract.FormCase]:
     return binary.binary_form_cases(dtype, logits=False)
 
 
-CONTRACT = contract.Contract(
-    name="binary_cross_entropy",
+CONTRACT = contract.torch_contract(
+    "binary_cross_entropy",
+    nn.BCELoss,
     summary="−w·(y·log p + (1−y)·log(1−p)), each log clamped at −100",
-    reference=oracles.binary_cross_entropy,
-    gradient=oracles.binary_cross_entropy_vjp,
     params=(binary.ELEMENT_WEIGHT, reductions.REDUCTION),
     input_kinds=("probabilities, any shape",),
-    implementations=contract.torch_forms(F.binary_cross_entropy, nn.BCELoss),
     conformance=CONFORMANCE,
     form_cases=form_cases,
     benchmark_cases=(),  # binary_cross_entropy_with_logits's cases time the binary family

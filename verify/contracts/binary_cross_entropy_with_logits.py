@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from hypothesis import strategies as st
 from scipy import special
 from torch import nn
@@ -62,11 +61,10 @@ def form_cases(draw: st.DrawFn, dtype: torch.dtype) -> contract.FormCase:
     return contract.FormCase(case.inputs, params, case.output_shape)
 
 
-CONTRACT = contract.Contract(
-    name="binary_cross_entropy_with_logits",
+CONTRACT = contract.torch_contract(
+    "binary_cross_entropy_with_logits",
+    nn.BCEWithLogitsLoss,
     summary="−w·(pw·y·log σ(x) + (1−y)·log σ(−x))",
-    reference=oracles.binary_cross_entropy_with_logits,
-    gradient=oracles.binary_cross_entropy_with_logits_vjp,
     params=(
         binary.ELEMENT_WEIGHT,
         contract.Param(
@@ -75,7 +73,6 @@ CONTRACT = contract.Contract(
         reductions.REDUCTION,
     ),
     input_kinds=("logits, any shape",),
-    implementations=contract.torch_forms(F.binary_cross_entropy_with_logits, nn.BCEWithLogitsLoss),
     conformance=CONFORMANCE,
     form_cases=form_cases,
     benchmark_cases=w.cases(

@@ -26,7 +26,9 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 from torch import nn
+from torch.nn import functional as F
 
+from verify import oracles
 from verify.strategies import LossCase
 
 if TYPE_CHECKING:
@@ -215,3 +217,15 @@ def renamed_param(
 
     reference.__doc__ = oracle.__doc__
     return reference
+
+
+def torch_contract(name: str, module: type[nn.Module], **fields: Any) -> Contract:
+    """The contract of torch's ``F.<name>`` and ``module``, bound to the oracle
+    ``verify.oracles.<name>`` and its VJP; ``fields``: the rest of the ``Contract``."""
+    return Contract(
+        name=name,
+        reference=getattr(oracles, name),
+        gradient=getattr(oracles, f"{name}_vjp"),
+        implementations=torch_forms(getattr(F, name), module),
+        **fields,
+    )

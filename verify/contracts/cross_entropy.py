@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from hypothesis import strategies as st
 from torch import nn
 
@@ -138,11 +137,10 @@ def _benchmark_cases() -> tuple[w.Case, ...]:
     return tuple(cases)
 
 
-CONTRACT = contract.Contract(
-    name="cross_entropy",
+CONTRACT = contract.torch_contract(
+    "cross_entropy",
+    nn.CrossEntropyLoss,
     summary="−Σ_c A_c log softmax(x)_c per position (see verify.oracles.categorical)",
-    reference=oracles.cross_entropy,
-    gradient=oracles.cross_entropy_vjp,
     params=(
         categorical.CLASS_WEIGHT,
         categorical.IGNORE_INDEX,
@@ -154,7 +152,6 @@ CONTRACT = contract.Contract(
         "class indices (N, d1..dk)",
         "probabilities (N, C, d1..dk)",
     ),
-    implementations=contract.torch_forms(F.cross_entropy, nn.CrossEntropyLoss),
     conformance=CONFORMANCE,
     form_cases=form_cases,
     benchmark_cases=_benchmark_cases(),

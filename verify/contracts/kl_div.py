@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from hypothesis import strategies as st
 from torch import nn
 
@@ -89,11 +88,10 @@ def form_cases(draw: st.DrawFn, dtype: torch.dtype) -> contract.FormCase:
     return contract.FormCase(inputs, {"log_target": log_target}, shape)
 
 
-CONTRACT = contract.Contract(
-    name="kl_div",
+CONTRACT = contract.torch_contract(
+    "kl_div",
+    nn.KLDivLoss,
     summary="t·(log t − input) pointwise (exp(s)·(s − input) with log_target)",
-    reference=oracles.kl_div,
-    gradient=oracles.kl_div_vjp,
     params=(
         contract.Param(
             "reduction", "mean", "one of 'none', 'mean', 'sum', 'batchmean'", KL_REDUCTIONS
@@ -101,7 +99,6 @@ CONTRACT = contract.Contract(
         contract.Param("log_target", False, "bool", (False, True)),
     ),
     input_kinds=("log-probabilities and probabilities, any shape",),
-    implementations=contract.torch_forms(F.kl_div, nn.KLDivLoss),
     conformance=CONFORMANCE,
     form_cases=form_cases,
     benchmark_cases=w.cases(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from hypothesis import strategies as st
 from torch import nn
 
@@ -54,14 +53,12 @@ def form_cases(draw: st.DrawFn, dtype: torch.dtype) -> contract.FormCase:
     return contract.FormCase((case.scores, case.target), params, categorical.positions(case.scores))
 
 
-CONTRACT = contract.Contract(
-    name="nll_loss",
+CONTRACT = contract.torch_contract(
+    "nll_loss",
+    nn.NLLLoss,
     summary="−w_{y}·input[y] per position; 'mean' divides by the summed target weights",
-    reference=oracles.nll_loss,
-    gradient=oracles.nll_loss_vjp,
     params=(categorical.CLASS_WEIGHT, categorical.IGNORE_INDEX, reductions.REDUCTION),
     input_kinds=categorical.CLASS_INDICES,
-    implementations=contract.torch_forms(F.nll_loss, nn.NLLLoss),
     conformance=CONFORMANCE,
     form_cases=form_cases,
     benchmark_cases=w.cases(
