@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import TypedDict, Unpack
 
 import numpy as np
 import torch
@@ -216,27 +216,17 @@ def assert_close(
     expected: torch.Tensor | np.ndarray | float,
     *,
     dtype: torch.dtype,
-    terms: int = 1,
-    condition: float = 1.0,
-    scale: float | None = None,
-    pointwise: bool = False,
     what: str = "value",
+    **tolerance: Unpack[ToleranceArgs],
 ) -> Comparison:
     """Assert ``actual`` ≈ ``expected`` within the derived tolerance; record the error.
 
     The elementwise check is ``torch.testing.assert_close`` (NaN equals NaN, matching
     infinities are equal); on failure the message names what was compared, the max absolute
-    and relative errors, the bound, and the worst element.
+    and relative errors, the bound, and the worst element. ``tolerance``: ``compare``'s
+    keyword arguments (``terms``, ``condition``, ``scale``, ``pointwise``), with its defaults.
     """
-    comparison = compare(
-        actual,
-        expected,
-        dtype=dtype,
-        terms=terms,
-        condition=condition,
-        scale=scale,
-        pointwise=pointwise,
-    )
+    comparison = compare(actual, expected, dtype=dtype, **tolerance)
     recording.record_comparison(comparison.ratio, comparison.max_abs, comparison.max_rel)
     a, e = _as_float64(actual), _as_float64(expected)
     try:

@@ -10,8 +10,10 @@ a verdict would blame or excuse the library for the adapter's doing.
 What the library does not take is declined, so that ``verify check`` reports it *unsupported*
 instead of a deviation: a parameter it has no counterpart for is absent from the adapter's
 signature (Python raises "unexpected keyword argument 'X'"), an input kind outside what the
-library documents raises ``NotImplementedError``. A parameter *value* the library rejects
-(timm's ``smoothing < 1``) is passed on: the library's answer is the finding.
+library documents raises ``NotImplementedError``. Where a library takes a contract's
+parameters whole, ``verify.adapters.signatures`` gives the adapter the contract's signature. A
+parameter *value* the library rejects (timm's ``smoothing < 1``) is passed on: the library's
+answer is the finding.
 
 Each module imports its library at the top; nothing in ``verify`` imports these modules, so
 ``import verify`` never needs them. ``verify.adapters.run`` lists every adapter with its

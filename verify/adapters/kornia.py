@@ -5,20 +5,17 @@ from __future__ import annotations
 import torch
 from kornia import losses
 
-from verify.adapters import focal_alpha
+from verify.adapters.signatures import FocalParams, sigmoid_focal
 
 
+@sigmoid_focal
 def binary_focal_loss_with_logits(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    alpha: float = 0.25,
-    gamma: float = 2.0,
-    reduction: str = "none",
+    input: torch.Tensor, target: torch.Tensor, p: FocalParams
 ) -> torch.Tensor:
     """``sigmoid_focal_loss`` contract; α < 0 is kornia's ``alpha=None``. kornia's ``weight``,
     ``pos_weight`` and ``ignore_index`` have no counterpart in the contract and stay default."""
     return losses.binary_focal_loss_with_logits(
-        input, target, alpha=focal_alpha(alpha), gamma=gamma, reduction=reduction
+        input, target, alpha=p.optional_alpha, gamma=p.gamma, reduction=p.reduction
     )
 
 

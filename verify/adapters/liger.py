@@ -27,7 +27,7 @@ import torch
 import triton.language as tl
 from liger_kernel.transformers import LigerCrossEntropyLoss, LigerFusedLinearCrossEntropyLoss
 
-from verify.adapters import require_class_scores
+from verify.adapters import require_class_scores, signatures
 
 
 def _floats_as_fp32() -> None:
@@ -53,33 +53,29 @@ def _floats_as_fp32() -> None:
 _floats_as_fp32()
 
 
+def _options(p: signatures.CEParams) -> dict[str, object]:
+    """The contract's parameters that both Liger losses take under the contract's names."""
+    return {
+        "ignore_index": p.ignore_index,
+        "label_smoothing": p.label_smoothing,
+        "reduction": p.reduction,
+    }
+
+
+@signatures.cross_entropy
 def cross_entropy(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    weight: torch.Tensor | None = None,
-    ignore_index: int = -100,
-    reduction: str = "mean",
-    label_smoothing: float = 0.0,
+    input: torch.Tensor, target: torch.Tensor, p: signatures.CEParams
 ) -> torch.Tensor:
     """``cross_entropy`` contract: ``LigerCrossEntropyLoss`` on (N, C) logits and class indices,
     the parameters under the same names."""
     require_class_scores("LigerCrossEntropyLoss", input, target)
-    loss = LigerCrossEntropyLoss(
-        weight=weight,
-        ignore_index=ignore_index,
-        label_smoothing=label_smoothing,
-        reduction=reduction,
-    )
+    loss = LigerCrossEntropyLoss(weight=p.weight, **_options(p))
     return loss(input, target)
 
 
+@signatures.cross_entropy
 def fused_linear_cross_entropy(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    weight: torch.Tensor | None = None,
-    ignore_index: int = -100,
-    reduction: str = "mean",
-    label_smoothing: float = 0.0,
+    input: torch.Tensor, target: torch.Tensor, p: signatures.CEParams
 ) -> torch.Tensor:
     """``cross_entropy`` contract through ``LigerFusedLinearCrossEntropyLoss``, which takes the
     hidden states and the output layer's weight and computes CE(hidden @ Wᵀ, target) in chunks:
@@ -88,10 +84,5 @@ def fused_linear_cross_entropy(
     contract's class ``weight`` is Liger's ``ce_weight``."""
     require_class_scores("LigerFusedLinearCrossEntropyLoss", input, target)
     identity = torch.eye(input.shape[1], dtype=input.dtype, device=input.device)
-    loss = LigerFusedLinearCrossEntropyLoss(
-        ce_weight=weight,
-        ignore_index=ignore_index,
-        label_smoothing=label_smoothing,
-        reduction=reduction,
-    )
+    loss = LigerFusedLinearCrossEntropyLoss(ce_weight=p.weight, **_options(p))
     return loss(identity, input, target)

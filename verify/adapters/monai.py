@@ -5,19 +5,14 @@ from __future__ import annotations
 import torch
 from monai.losses import FocalLoss
 
-from verify.adapters import focal_alpha
+from verify.adapters.signatures import FocalParams, sigmoid_focal
 
 
-def sigmoid_focal_loss(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    alpha: float = 0.25,
-    gamma: float = 2.0,
-    reduction: str = "none",
-) -> torch.Tensor:
+@sigmoid_focal
+def sigmoid_focal_loss(input: torch.Tensor, target: torch.Tensor, p: FocalParams) -> torch.Tensor:
     """``sigmoid_focal_loss`` contract: ``FocalLoss(use_softmax=False)`` on (N, C) logits and
     targets of the same shape; α < 0 is MONAI's ``alpha=None``."""
-    loss = FocalLoss(gamma=gamma, alpha=focal_alpha(alpha), reduction=reduction)
+    loss = FocalLoss(gamma=p.gamma, alpha=p.optional_alpha, reduction=p.reduction)
     return loss(input, target)
 
 

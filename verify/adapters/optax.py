@@ -29,6 +29,7 @@ import jax.numpy as jnp  # noqa: E402  (after x64 is on)
 import optax  # noqa: E402
 
 from verify.adapters import decline  # noqa: E402
+from verify.adapters.signatures import FocalParams, sigmoid_focal  # noqa: E402
 
 
 def _to_jax(tensor: torch.Tensor) -> jax.Array:
@@ -111,22 +112,17 @@ def _focal(reduction: str, with_alpha: bool) -> Callable[..., jax.Array]:
     return jax.jit(loss)
 
 
-def sigmoid_focal_loss(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    alpha: float = 0.25,
-    gamma: float = 2.0,
-    reduction: str = "none",
-) -> torch.Tensor:
+@sigmoid_focal
+def sigmoid_focal_loss(input: torch.Tensor, target: torch.Tensor, p: FocalParams) -> torch.Tensor:
     """``sigmoid_focal_loss`` contract: optax's elementwise focal loss (α < 0 is optax's
     ``alpha=None``; α and γ passed as arrays so that a new value does not recompile)."""
     dtype = input.dtype
     return _JaxLoss.apply(
-        _focal(reduction, alpha >= 0),
+        _focal(p.reduction, p.alpha >= 0),
         input,
         target,
-        torch.tensor(max(alpha, 0.0), dtype=dtype),
-        torch.tensor(gamma, dtype=dtype),
+        torch.tensor(max(p.alpha, 0.0), dtype=dtype),
+        torch.tensor(p.gamma, dtype=dtype),
     )
 
 

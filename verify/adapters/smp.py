@@ -9,32 +9,25 @@ from segmentation_models_pytorch.losses import (
     SoftCrossEntropyLoss,
 )
 
-from verify.adapters import decline, focal_alpha
+from verify.adapters import decline
+from verify.adapters.signatures import BCEParams, FocalParams, bce_with_logits, sigmoid_focal
 
 
-def focal_loss(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    alpha: float = 0.25,
-    gamma: float = 2.0,
-    reduction: str = "none",
-) -> torch.Tensor:
+@sigmoid_focal
+def focal_loss(input: torch.Tensor, target: torch.Tensor, p: FocalParams) -> torch.Tensor:
     """``sigmoid_focal_loss`` contract: ``FocalLoss(mode='binary')``, every element an
     independent logit; α < 0 is smp's ``alpha=None``."""
-    loss = FocalLoss("binary", alpha=focal_alpha(alpha), gamma=gamma, reduction=reduction)
+    loss = FocalLoss("binary", alpha=p.optional_alpha, gamma=p.gamma, reduction=p.reduction)
     return loss(input, target)
 
 
+@bce_with_logits
 def soft_bce_with_logits_loss(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    weight: torch.Tensor | None = None,
-    pos_weight: torch.Tensor | None = None,
-    reduction: str = "mean",
+    input: torch.Tensor, target: torch.Tensor, p: BCEParams
 ) -> torch.Tensor:
     """``binary_cross_entropy_with_logits`` contract: ``SoftBCEWithLogitsLoss`` (its
     ``smooth_factor`` off, its ``ignore_index`` -100 never met by targets in [0, 1])."""
-    loss = SoftBCEWithLogitsLoss(weight=weight, pos_weight=pos_weight, reduction=reduction)
+    loss = SoftBCEWithLogitsLoss(weight=p.weight, pos_weight=p.pos_weight, reduction=p.reduction)
     return loss(input, target)
 
 

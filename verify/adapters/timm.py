@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from timm.loss import BinaryCrossEntropy, LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
 
 from verify.adapters import decline, require_class_scores
+from verify.adapters.signatures import BCEParams, bce_with_logits
 
 
 def label_smoothing_cross_entropy(
@@ -30,16 +31,11 @@ def soft_target_cross_entropy(input: torch.Tensor, target: torch.Tensor) -> torc
     return SoftTargetCrossEntropy()(input, target)
 
 
-def binary_cross_entropy(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    weight: torch.Tensor | None = None,
-    pos_weight: torch.Tensor | None = None,
-    reduction: str = "mean",
-) -> torch.Tensor:
+@bce_with_logits
+def binary_cross_entropy(input: torch.Tensor, target: torch.Tensor, p: BCEParams) -> torch.Tensor:
     """``binary_cross_entropy_with_logits`` contract: ``BinaryCrossEntropy(smoothing=0)`` (timm's
     default 0.1 smooths only class-index targets, which this contract does not have)."""
     loss = BinaryCrossEntropy(
-        smoothing=0.0, weight=weight, pos_weight=pos_weight, reduction=reduction
+        smoothing=0.0, weight=p.weight, pos_weight=p.pos_weight, reduction=p.reduction
     )
     return loss(input, target)

@@ -149,6 +149,24 @@ class Case:
         return tensors, params
 
 
+def cases(
+    loss: str,
+    workloads: tuple[Workload, ...],
+    make_inputs: Callable[
+        [tuple[int, ...], torch.dtype, torch.Generator], tuple[torch.Tensor, ...]
+    ],
+    variant: str = "",
+    params: dict[str, Any] | None = None,
+    **options: Any,
+) -> tuple[Case, ...]:
+    """``loss``'s case on each of ``workloads``, alike otherwise (``options``: ``Case``'s
+    ``param_factory`` and ``gathers``)."""
+    return tuple(
+        Case(loss, workload, make_inputs, variant, dict(params or {}), **options)
+        for workload in workloads
+    )
+
+
 def tensor_bytes(tensors: tuple[torch.Tensor, ...] | list[torch.Tensor]) -> int:
     return sum(t.numel() * t.element_size() for t in tensors)
 

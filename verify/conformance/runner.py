@@ -117,14 +117,7 @@ def check(
         set(),
         list(sys.path),
     )
-    claim_target = _claim_target(reference, fn) if claims and present else None
-    claim_run = None
-    if claim_target:
-        claim_run = claim_stage.ClaimRun.start(
-            claim_target, contract, present, tuple(map(dtype_name, dtypes)), profile, job.declared
-        )
-    elif claims and present:
-        report.notes.append("claim specs not run: the implementation cannot be loaded by name")
+    claim_run = _start_claims(fn, reference, job, present, dtypes, report) if claims else None
     try:
         declined = _run_checks(fn, job, isolate, call_timeout, progress, report)
     except BaseException:
@@ -134,6 +127,31 @@ def check(
     if claim_run is not None:
         report.checks += _finish_claims(claim_run, call_timeout, declined, report, progress)
     return _conclude(report, matrix, declined, known_deviations)
+
+
+def _start_claims(
+    fn: Any,
+    reference: Any,
+    job: Job,
+    present: tuple[str, ...],
+    dtypes: tuple[torch.dtype, ...],
+    report: Report,
+) -> claim_stage.ClaimRun | None:
+    """Start the claim specs beside the checks, for the devices ``present`` (None: not run,
+    with a note when the implementation cannot be loaded by name)."""
+    claim_target = _claim_target(reference, fn) if present else None
+    if claim_target:
+        return claim_stage.ClaimRun.start(
+            claim_target,
+            job.contract,
+            present,
+            tuple(map(dtype_name, dtypes)),
+            job.profile,
+            job.declared,
+        )
+    if present:
+        report.notes.append("claim specs not run: the implementation cannot be loaded by name")
+    return None
 
 
 def _plan(

@@ -26,7 +26,9 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 from torch import nn
+from torch.nn import functional as F
 
+from verify import oracles
 from verify.strategies import LossCase
 
 if TYPE_CHECKING:
@@ -201,4 +203,29 @@ def torch_forms(
     return (
         as_implementation(functional, f"torch.nn.functional.{functional.__name__}"),
         as_implementation(module, f"torch.nn.{module.__name__}"),
+    )
+
+
+def renamed_param(
+    oracle: Callable[..., Any], ours: str, theirs: str, default: Any
+) -> Callable[..., Any]:
+    """``oracle`` taking its parameter ``theirs`` under the contract's name ``ours`` (``default``
+    when not given)."""
+
+    def reference(*arrays: Any, **params: Any) -> Any:
+        return oracle(*arrays, **{theirs: params.pop(ours, default)}, **params)
+
+    reference.__doc__ = oracle.__doc__
+    return reference
+
+
+def torch_contract(name: str, module: type[nn.Module], **fields: Any) -> Contract:
+    """The contract of torch's ``F.<name>`` and ``module``, bound to the oracle
+    ``verify.oracles.<name>`` and its VJP; ``fields``: the rest of the ``Contract``."""
+    return Contract(
+        name=name,
+        reference=getattr(oracles, name),
+        gradient=getattr(oracles, f"{name}_vjp"),
+        implementations=torch_forms(getattr(F, name), module),
+        **fields,
     )

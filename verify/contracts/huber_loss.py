@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from hypothesis import strategies as st
 from torch import nn
 
-from verify.contracts.contract import Contract, FormCase, Param, Variant, torch_forms
-from verify.contracts.families.reduction import REDUCTION
-from verify.contracts.families.regression import (
-    ELEMENTWISE,
-    elementwise_form_case,
-    regression_matrix,
-)
+from verify.contracts import contract
+from verify.contracts.families.regression import regression_contract
 from verify.oracles import regression
 from verify.strategies import LossCase
 
@@ -26,26 +19,12 @@ def _without_delta(case: LossCase) -> np.ndarray:
     )
 
 
-@st.composite
-def form_cases(draw: st.DrawFn, dtype: torch.dtype) -> FormCase:
-    """Two same-shaped arrays and δ in [1e-3, 10]."""
-    return elementwise_form_case(draw, dtype, {"delta": draw(st.just(1.0) | st.floats(1e-3, 10.0))})
-
-
-CONTRACT = Contract(
-    name="huber_loss",
-    summary="0.5·d² where |d| < δ, else δ·(|d| − 0.5·δ)",
-    reference=regression.huber_loss,
-    gradient=regression.huber_loss_vjp,
-    params=(REDUCTION, Param("delta", 1.0, "a float > 0")),
-    input_kinds=ELEMENTWISE,
-    implementations=torch_forms(F.huber_loss, nn.HuberLoss),
-    conformance=regression_matrix(
-        regression.huber_loss,
-        1,
-        "delta",
-        (Variant("SmoothL1(β = δ): Huber without the δ factor", _without_delta),),
-    ),
-    form_cases=form_cases,
-    benchmark_cases=(),  # smooth_l1_loss's cases time the same piecewise form
+CONTRACT = regression_contract(
+    "huber_loss",
+    "0.5·d² where |d| < δ, else δ·(|d| − 0.5·δ)",
+    nn.HuberLoss,
+    1,
+    (contract.Param("delta", 1.0, "a float > 0"), st.just(1.0) | st.floats(1e-3, 10.0)),
+    (contract.Variant("SmoothL1(β = δ): Huber without the δ factor", _without_delta),),
+    # smooth_l1_loss's cases time the same piecewise form: not benchmarked
 )

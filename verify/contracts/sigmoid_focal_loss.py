@@ -9,23 +9,9 @@ from hypothesis import strategies as st
 
 from verify import strategies as vs
 from verify.benchmarking import workloads as w
-from verify.contracts.contract import (
-    Bounds,
-    Contract,
-    Edge,
-    Feature,
-    FeatureMatrix,
-    Param,
-    Variant,
-)
-from verify.contracts.families.binary import SOFT_TARGETS_FEATURE
-from verify.contracts.families.reduction import (
-    empty_batches,
-    not_applicable,
-    output_shape,
-    reduction_params,
-    with_params,
-)
+from verify.contracts import contract
+from verify.contracts.families import binary
+from verify.contracts.families import reduction as reductions
 from verify.oracles import focal
 from verify.oracles.reduction import REDUCTIONS
 from verify.stand_ins import torchvision_sigmoid_focal_loss
@@ -38,7 +24,7 @@ def _cases(
     draw: st.DrawFn, dtype: torch.dtype, features: frozenset[str], reduction: str
 ) -> LossCase:
     shape = (draw(st.integers(1, 5)), draw(st.integers(1, 4)))
-    params = reduction_params(reduction, default="none")
+    params = reductions.reduction_params(reduction, default="none")
     if "alpha" in features:
         params["alpha"] = draw(st.floats(0.0, 1.0) | st.just(-1.0))
     if "gamma" in features:
@@ -47,18 +33,18 @@ def _cases(
         draw(vs.logits(shape, min(vs.logit_bound(dtype), 100.0))),
         draw(vs.binary_targets(shape, soft="soft_targets" in features)),
         params,
-        draw(vs.cotangents(output_shape(shape, reduction))),
+        draw(vs.cotangents(reductions.output_shape(shape, reduction))),
     )
 
 
-def _bounds(case: LossCase, logits: np.ndarray) -> Bounds:
+def _bounds(case: LossCase, logits: np.ndarray) -> contract.Bounds:
     terms = max(logits.size, 1)
     condition = logsumexp_condition(np.stack([np.zeros_like(logits), logits], axis=1))
     bound = focal.sigmoid_focal_loss_gradient_bound(
         logits, case.target, case.cotangent, **case.params
     )
     reduction = case.params.get("reduction", "none")
-    return Bounds(
+    return contract.Bounds(
         value={
             "terms": terms,
             "condition": condition,
@@ -72,22 +58,22 @@ def _bounds(case: LossCase, logits: np.ndarray) -> Bounds:
 def _alpha_swapped(case: LossCase) -> np.ndarray:
     alpha = case.params.get("alpha", 0.25)
     if alpha < 0 or alpha == 0.5:
-        return not_applicable()
-    params = with_params(case.params, alpha=1 - alpha)
+        return reductions.not_applicable()
+    params = reductions.with_params(case.params, alpha=1 - alpha)
     return focal.sigmoid_focal_loss(case.scores, case.target, **params)
 
 
 def _without_alpha(case: LossCase) -> np.ndarray:
-    params = with_params(case.params, alpha=-1.0)
+    params = reductions.with_params(case.params, alpha=-1.0)
     return focal.sigmoid_focal_loss(case.scores, case.target, **params)
 
 
-def _edges() -> list[Edge]:
+def _edges() -> list[contract.Edge]:
     return [
-        *empty_batches(np.zeros((2, 3)), np.zeros((2, 3)), default="none"),
+        *reductions.empty_batches(np.zeros((2, 3)), np.zeros((2, 3)), default="none"),
         # (1 − p_t)^γ with 0 < γ < 1 has an infinite derivative where p_t rounds to 1; the
         # loss's gradient there is finite (tiny). Computed in probability space it is NaN.
-        Edge(
+        contract.Edge(
             "saturated logits, γ = 0.5",
             LossCase(np.array([[40.0, -40.0]]), np.array([[1.0, 0.0]]), {"gamma": 0.5}),
             ("gamma",),
@@ -95,47 +81,44 @@ def _edges() -> list[Edge]:
     ]
 
 
-CONFORMANCE = FeatureMatrix(
+CONFORMANCE = contract.FeatureMatrix(
     (
-        Feature("reduction=mean", "mean over every element", "reduction"),
-        Feature("reduction=sum", "summed loss", "reduction"),
-        Feature("alpha", "α in [0, 1], or < 0 to disable", "alpha"),
-        Feature("gamma", "γ in [0, 5]", "gamma"),
-        SOFT_TARGETS_FEATURE,
+        contract.Feature("reduction=mean", "mean over every element", "reduction"),
+        contract.Feature("reduction=sum", "summed loss", "reduction"),
+        contract.Feature("alpha", "α in [0, 1], or < 0 to disable", "alpha"),
+        contract.Feature("gamma", "γ in [0, 5]", "gamma"),
+        binary.SOFT_TARGETS_FEATURE,
     ),
     _cases,
     _bounds,
     variants=(
-        Variant("α applied to the negative class (α_t swapped)", _alpha_swapped),
-        Variant("α ignored (α_t = 1)", _without_alpha),
+        contract.Variant("α applied to the negative class (α_t swapped)", _alpha_swapped),
+        contract.Variant("α ignored (α_t = 1)", _without_alpha),
     ),
     edges=_edges,
     core_reduction="none",
 )
 
-CONTRACT = Contract(
+CONTRACT = contract.Contract(
     name="sigmoid_focal_loss",
     summary="α_t·(1 − p_t)^γ·BCEWithLogits(x, y) (Lin et al. 2017; torchvision's signature)",
     reference=focal.sigmoid_focal_loss,
     gradient=focal.sigmoid_focal_loss_vjp,
     params=(
-        Param("alpha", 0.25, "α_t = α for positives, 1 − α for negatives; < 0 disables"),
-        Param("gamma", 2.0, "a float ≥ 0"),
-        Param("reduction", "none", "one of 'none', 'mean', 'sum'", REDUCTIONS),
+        contract.Param("alpha", 0.25, "α_t = α for positives, 1 − α for negatives; < 0 disables"),
+        contract.Param("gamma", 2.0, "a float ≥ 0"),
+        contract.Param("reduction", "none", "one of 'none', 'mean', 'sum'", REDUCTIONS),
     ),
     input_kinds=("logits and targets in [0, 1] of the same shape",),
     implementations=(),
     without_torch_form="torch has none; torchvision.ops.sigmoid_focal_loss is one to check",
     conformance=CONFORMANCE,
-    benchmark_cases=tuple(
-        w.Case(
-            "sigmoid_focal_loss",
-            workload,
-            w.logits_and_binary_targets,
-            "alpha=0.25,gamma=2",
-            {"alpha": 0.25, "gamma": 2.0, "reduction": "mean"},
-        )
-        for workload in (w.DETECTION, w.SEGMENTATION)
+    benchmark_cases=w.cases(
+        "sigmoid_focal_loss",
+        (w.DETECTION, w.SEGMENTATION),
+        w.logits_and_binary_targets,
+        "alpha=0.25,gamma=2",
+        {"alpha": 0.25, "gamma": 2.0, "reduction": "mean"},
     ),
     benchmark_builtin=torchvision_sigmoid_focal_loss,
 )

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import torch.nn.functional as F
 from torch import nn
 
-from verify import oracles
-from verify.contracts.contract import Contract, torch_forms
-from verify.contracts.families import normalization
+from verify.contracts.families.normalization import normalization_contract
 
-CONTRACT = Contract(
-    name="softmax",
-    summary="exp(x) / Σ exp(x) along dim",
-    reference=normalization.along_dim(oracles.softmax),
-    gradient=normalization.along_dim(oracles.softmax_vjp),
-    params=(normalization.DIM,),
-    input_kinds=normalization.SCORES,
-    implementations=torch_forms(F.softmax, nn.Softmax),
-    conformance=normalization.normalization_matrix(
-        oracles.softmax,
-        log=False,
-        k_dim="K-dimensional scores (N, C, d1, ..., dk), softmax over dim 1",
-        along_batch_variant="softmax over dim 0 (the batch) instead of dim 1",
-    ),
-    form_cases=normalization.normalization_form_cases,
+CONTRACT = normalization_contract(
+    "softmax",
+    "exp(x) / Σ exp(x) along dim",
+    nn.Softmax,
+    k_dim="K-dimensional scores (N, C, d1, ..., dk), softmax over dim 1",
     benchmark_cases=(),  # log_softmax's cases time the same normalization
 )

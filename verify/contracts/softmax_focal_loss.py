@@ -3,29 +3,16 @@ reductions (the contract's ``alpha`` is the oracle's per-class ``weight``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
 import torch
 from hypothesis import strategies as st
 
 from verify import strategies as vs
-from verify.contracts.contract import Bounds, Contract, Edge, Feature, FeatureMatrix, Param
+from verify.contracts import contract
 from verify.contracts.families import categorical
-from verify.contracts.families.reduction import REDUCTION, REDUCTION_FEATURES
+from verify.contracts.families import reduction as reductions
 from verify.oracles import focal
 from verify.strategies import LossCase
-
-
-def _alpha_as_weight(oracle: Callable[..., Any]) -> Callable[..., Any]:
-    """The softmax focal oracle under the contract's name ``alpha`` for the per-class weights."""
-
-    def reference(*arrays: Any, alpha: Any = None, **params: Any) -> Any:
-        return oracle(*arrays, weight=alpha, **params)
-
-    reference.__doc__ = oracle.__doc__
-    return reference
 
 
 @st.composite
@@ -43,7 +30,7 @@ def _cases(
     return LossCase(case.scores, case.target, params, case.cotangent)
 
 
-def _bounds(case: LossCase, scores: np.ndarray) -> Bounds:
+def _bounds(case: LossCase, scores: np.ndarray) -> contract.Bounds:
     params = {("weight" if k == "alpha" else k): v for k, v in case.params.items()}
     bound = focal.softmax_focal_loss_gradient_bound(scores, case.target, case.cotangent, **params)
     return categorical.categorical_bounds(
@@ -51,12 +38,12 @@ def _bounds(case: LossCase, scores: np.ndarray) -> Bounds:
     )
 
 
-def _edges() -> list[Edge]:
+def _edges() -> list[contract.Edge]:
     return [
         *categorical.categorical_edges(False),
         # As for the sigmoid form: 0 < γ < 1 at a saturated softmax (p_y = 1 to working
         # precision, and a confident wrong prediction through the other class).
-        Edge(
+        contract.Edge(
             "saturated softmax, γ = 0.5",
             LossCase(np.array([[0.0, 50.0], [50.0, 0.0]]), np.array([1, 1]), {"gamma": 0.5}),
             ("gamma",),
@@ -64,29 +51,29 @@ def _edges() -> list[Edge]:
     ]
 
 
-CONFORMANCE = FeatureMatrix(
+CONFORMANCE = contract.FeatureMatrix(
     (
-        *REDUCTION_FEATURES,
-        Feature("gamma", "γ in [0, 5]", "gamma"),
-        Feature("alpha", "per-class α (C,)", "alpha"),
+        *reductions.REDUCTION_FEATURES,
+        contract.Feature("gamma", "γ in [0, 5]", "gamma"),
+        contract.Feature("alpha", "per-class α (C,)", "alpha"),
         categorical.IGNORE_INDEX_FEATURE,
-        Feature("k_dim", "K-dimensional scores (N, C, d1, ..., dk)"),
+        contract.Feature("k_dim", "K-dimensional scores (N, C, d1, ..., dk)"),
     ),
     _cases,
     _bounds,
     edges=_edges,
 )
 
-CONTRACT = Contract(
+CONTRACT = contract.Contract(
     name="softmax_focal_loss",
     summary="−α_y·(1 − p_y)^γ·log p_y per position, NLL's weighting and reductions",
-    reference=_alpha_as_weight(focal.softmax_focal_loss),
-    gradient=_alpha_as_weight(focal.softmax_focal_loss_vjp),
+    reference=contract.renamed_param(focal.softmax_focal_loss, "alpha", "weight", None),
+    gradient=contract.renamed_param(focal.softmax_focal_loss_vjp, "alpha", "weight", None),
     params=(
-        Param("gamma", 2.0, "a float ≥ 0"),
-        Param("alpha", None, "None or per-class weights (C,)"),
+        contract.Param("gamma", 2.0, "a float ≥ 0"),
+        contract.Param("alpha", None, "None or per-class weights (C,)"),
         categorical.IGNORE_INDEX,
-        REDUCTION,
+        reductions.REDUCTION,
     ),
     input_kinds=categorical.CLASS_INDICES,
     implementations=(),

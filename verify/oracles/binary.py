@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from verify.oracles.reduction import expand_cotangent, reduce
+from verify.oracles.adjoint import Cotangent, Params, adjoint_of
+from verify.oracles.reduction import expand_cotangent, float64, reduce
 
 LOG_CLAMP = -100.0
 
@@ -37,8 +38,7 @@ def binary_cross_entropy(
     reduction: str = "mean",
 ) -> np.ndarray:
     """BCE of ``probabilities`` in [0, 1] against ``target`` in [0, 1], logs clamped at −100."""
-    p = np.asarray(probabilities, dtype=np.float64)
-    y = np.asarray(target, dtype=np.float64)
+    p, y = float64(probabilities, target)
     with np.errstate(divide="ignore"):
         log_p = np.maximum(np.log(p), LOG_CLAMP)
         log_not_p = np.maximum(np.log1p(-p), LOG_CLAMP)
@@ -46,18 +46,14 @@ def binary_cross_entropy(
     return reduce(per_element, reduction)
 
 
+@adjoint_of(binary_cross_entropy)
 def binary_cross_entropy_vjp(
-    probabilities: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    weight: np.ndarray | None = None,
-    reduction: str = "mean",
+    probabilities: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂p of Σ g·BCE:  g·w·(p − y) / (p·(1 − p)), for p strictly inside (0, 1)."""
-    p = np.asarray(probabilities, dtype=np.float64)
-    y = np.asarray(target, dtype=np.float64)
-    g = expand_cotangent(cotangent, p.shape, reduction)
-    return g * _weights(p.shape, weight) * (p - y) / (p * (1.0 - p))
+    p, y = float64(probabilities, target)
+    g = expand_cotangent(cotangent, p.shape, params.reduction)
+    return g * _weights(p.shape, params.weight) * (p - y) / (p * (1.0 - p))
 
 
 def binary_cross_entropy_with_logits(
@@ -68,37 +64,27 @@ def binary_cross_entropy_with_logits(
     reduction: str = "mean",
 ) -> np.ndarray:
     """BCE of ``sigmoid(logits)`` against ``target``, computed stably from the logits."""
-    x = np.asarray(logits, dtype=np.float64)
-    y = np.asarray(target, dtype=np.float64)
+    x, y = float64(logits, target)
     pw = _weights(x.shape, pos_weight)
     per_element = -(pw * y * special.log_expit(x) + (1.0 - y) * special.log_expit(-x))
     return reduce(per_element * _weights(x.shape, weight), reduction)
 
 
+@adjoint_of(binary_cross_entropy_with_logits)
 def binary_cross_entropy_with_logits_vjp(
-    logits: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    weight: np.ndarray | None = None,
-    pos_weight: np.ndarray | None = None,
-    reduction: str = "mean",
+    logits: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂x of Σ g·BCEWithLogits:  g·w·((1 − y)·σ(x) − pw·y·σ(−x))."""
-    x = np.asarray(logits, dtype=np.float64)
-    y = np.asarray(target, dtype=np.float64)
-    pw = _weights(x.shape, pos_weight)
-    g = expand_cotangent(cotangent, x.shape, reduction)
+    x, y = float64(logits, target)
+    pw = _weights(x.shape, params.pos_weight)
+    g = expand_cotangent(cotangent, x.shape, params.reduction)
     local = (1.0 - y) * special.expit(x) - pw * y * special.expit(-x)
-    return g * _weights(x.shape, weight) * local
+    return g * _weights(x.shape, params.weight) * local
 
 
+@adjoint_of(binary_cross_entropy_with_logits)
 def binary_cross_entropy_with_logits_gradient_bound(
-    logits: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    weight: np.ndarray | None = None,
-    pos_weight: np.ndarray | None = None,
-    reduction: str = "mean",
+    logits: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> float:
     """max |g·w·max(1, pw)|: the size of the terms whose difference is the gradient.
 
@@ -106,6 +92,8 @@ def binary_cross_entropy_with_logits_gradient_bound(
     so its rounding error is relative to this bound.
     """
     x = np.asarray(logits, dtype=np.float64)
-    g = expand_cotangent(cotangent, x.shape, reduction)
-    sizes = g * _weights(x.shape, weight) * np.maximum(1.0, _weights(x.shape, pos_weight))
+    g = expand_cotangent(cotangent, x.shape, params.reduction)
+    sizes = (
+        g * _weights(x.shape, params.weight) * np.maximum(1.0, _weights(x.shape, params.pos_weight))
+    )
     return float(np.max(np.abs(sizes), initial=0.0))

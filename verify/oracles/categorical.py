@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from verify.oracles.adjoint import Cotangent, Params, adjoint_of
 from verify.oracles.reduction import expand_cotangent, reduce
 from verify.oracles.softmax import log_softmax, softmax
 
@@ -126,39 +127,33 @@ def cross_entropy(
     return reduce(per_position, reduction, denominator)
 
 
+@adjoint_of(cross_entropy)
 def cross_entropy_vjp(
-    scores: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    weight: np.ndarray | None = None,
-    ignore_index: int = -100,
-    reduction: str = "mean",
-    label_smoothing: float = 0.0,
+    scores: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """Gradient of ``Σ cotangent · cross_entropy(scores, target)`` with respect to ``scores``."""
-    coefficients, denominator = _coefficients(scores, target, weight, ignore_index, label_smoothing)
+    coefficients, denominator = _coefficients(
+        scores, target, params.weight, params.ignore_index, params.label_smoothing
+    )
     p = softmax(_classes_last(scores))
-    g = expand_cotangent(cotangent, p.shape[:-1], reduction, denominator)
+    g = expand_cotangent(cotangent, p.shape[:-1], params.reduction, denominator)
     local = np.sum(coefficients, axis=-1, keepdims=True) * p - coefficients
     return _classes_second(_scaled(g, local))
 
 
+@adjoint_of(cross_entropy)
 def cross_entropy_gradient_bound(
-    scores: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    weight: np.ndarray | None = None,
-    ignore_index: int = -100,
-    reduction: str = "mean",
-    label_smoothing: float = 0.0,
+    scores: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> float:
     """max_i |g_i|·Σ_c A_ic: the size of the two terms whose difference is the gradient.
 
     The gradient (Σ_c A_ic)·p_ij − A_ij cancels where p is near the target, so its rounding
     error is relative to this bound, not to the (possibly tiny) gradient itself.
     """
-    coefficients, denominator = _coefficients(scores, target, weight, ignore_index, label_smoothing)
-    g = expand_cotangent(cotangent, coefficients.shape[:-1], reduction, denominator)
+    coefficients, denominator = _coefficients(
+        scores, target, params.weight, params.ignore_index, params.label_smoothing
+    )
+    g = expand_cotangent(cotangent, coefficients.shape[:-1], params.reduction, denominator)
     with np.errstate(invalid="ignore"):
         bounds = np.abs(_scaled(g, np.sum(coefficients, axis=-1, keepdims=True)))
     return float(np.max(bounds, initial=0.0))
@@ -181,16 +176,14 @@ def nll_loss(
     return reduce(per_position, reduction, denominator)
 
 
+@adjoint_of(nll_loss)
 def nll_loss_vjp(
-    log_probabilities: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    weight: np.ndarray | None = None,
-    ignore_index: int = -100,
-    reduction: str = "mean",
+    log_probabilities: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """Gradient of ``Σ cotangent · nll_loss`` with respect to the log-probabilities."""
     n_classes = np.shape(log_probabilities)[1]
-    coefficients, denominator = _index_coefficients(n_classes, target, weight, ignore_index, 0.0)
-    g = expand_cotangent(cotangent, coefficients.shape[:-1], reduction, denominator)
+    coefficients, denominator = _index_coefficients(
+        n_classes, target, params.weight, params.ignore_index, 0.0
+    )
+    g = expand_cotangent(cotangent, coefficients.shape[:-1], params.reduction, denominator)
     return _classes_second(_scaled(g, -coefficients))

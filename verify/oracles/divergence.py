@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from verify.oracles.reduction import expand_cotangent, reduce
+from verify.oracles.adjoint import Cotangent, Params, adjoint_of
+from verify.oracles.reduction import expand_cotangent, float64, reduce
 
 KL_REDUCTIONS = ("none", "mean", "sum", "batchmean")
 
@@ -33,23 +34,18 @@ def kl_div(
     log_target: bool = False,
 ) -> np.ndarray:
     """KL(t ‖ exp(log_input)) pointwise, reduced; see the module docstring."""
-    a = np.asarray(log_input, dtype=np.float64)
-    t = np.asarray(target, dtype=np.float64)
+    a, t = float64(log_input, target)
     per_element = np.exp(t) * (t - a) if log_target else special.xlogy(t, t) - t * a
     base, denominator = _reduction_and_denominator(a.shape, reduction)
     return reduce(per_element, base, denominator)
 
 
+@adjoint_of(kl_div)
 def kl_div_vjp(
-    log_input: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    reduction: str = "mean",
-    log_target: bool = False,
+    log_input: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂a of Σ g·kl_div:  −g·t  (or −g·exp(s) with log_target)."""
-    a = np.asarray(log_input, dtype=np.float64)
-    t = np.asarray(target, dtype=np.float64)
-    base, denominator = _reduction_and_denominator(a.shape, reduction)
+    a, t = float64(log_input, target)
+    base, denominator = _reduction_and_denominator(a.shape, params.reduction)
     g = expand_cotangent(cotangent, a.shape, base, denominator)
-    return -g * (np.exp(t) if log_target else t)
+    return -g * (np.exp(t) if params.log_target else t)

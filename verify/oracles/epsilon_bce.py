@@ -23,60 +23,51 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from verify.oracles.reduction import expand_cotangent, reduce
+from verify.oracles.adjoint import Cotangent, Params, adjoint_of
+from verify.oracles.reduction import expand_cotangent, float64, reduce
 
 
 def epsilon_bce(
     probabilities: np.ndarray, target: np.ndarray, eps: float, reduction: str = "mean"
 ) -> np.ndarray:
     """−(y·log(p + ε) + (1 − y)·log(1 − p + ε)) of ``probabilities`` in [0, 1], reduced."""
-    p = np.asarray(probabilities, dtype=np.float64)
-    y = np.asarray(target, dtype=np.float64)
+    p, y = float64(probabilities, target)
     with np.errstate(divide="ignore", invalid="ignore"):  # ε = 0: log 0 and 0·log 0 as IEEE
         per_element = -(y * np.log(p + eps) + (1.0 - y) * np.log(1.0 - p + eps))
     return reduce(per_element, reduction)
 
 
+@adjoint_of(epsilon_bce)
 def epsilon_bce_vjp(
-    probabilities: np.ndarray,
-    target: np.ndarray,
-    eps: float,
-    cotangent: np.ndarray | float = 1.0,
-    reduction: str = "mean",
+    probabilities: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂p of Σ g·ℓ_ε:  g·(−y/(p + ε) + (1 − y)/(1 − p + ε))."""
-    p = np.asarray(probabilities, dtype=np.float64)
-    y = np.asarray(target, dtype=np.float64)
-    g = expand_cotangent(cotangent, p.shape, reduction)
+    p, y = float64(probabilities, target)
+    g = expand_cotangent(cotangent, p.shape, params.reduction)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return g * (-y / (p + eps) + (1.0 - y) / (1.0 - p + eps))
+        return g * (-y / (p + params.eps) + (1.0 - y) / (1.0 - p + params.eps))
 
 
 def epsilon_bce_with_logits(
     logits: np.ndarray, target: np.ndarray, eps: float, reduction: str = "mean"
 ) -> np.ndarray:
     """ℓ_ε of σ(``logits``) against ``target``, with 1 − σ(x) taken as σ(−x)."""
-    x = np.asarray(logits, dtype=np.float64)
-    y = np.asarray(target, dtype=np.float64)
+    x, y = float64(logits, target)
     per_element = -(
         y * np.log(special.expit(x) + eps) + (1.0 - y) * np.log(special.expit(-x) + eps)
     )
     return reduce(per_element, reduction)
 
 
+@adjoint_of(epsilon_bce_with_logits)
 def epsilon_bce_with_logits_vjp(
-    logits: np.ndarray,
-    target: np.ndarray,
-    eps: float,
-    cotangent: np.ndarray | float = 1.0,
-    reduction: str = "mean",
+    logits: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂x of Σ g·ℓ_ε(x):  g·σ(x)σ(−x)·((1 − y)/(σ(−x) + ε) − y/(σ(x) + ε))."""
-    x = np.asarray(logits, dtype=np.float64)
-    y = np.asarray(target, dtype=np.float64)
+    x, y = float64(logits, target)
     s, s_neg = special.expit(x), special.expit(-x)
-    g = expand_cotangent(cotangent, x.shape, reduction)
-    return g * s * s_neg * ((1.0 - y) / (s_neg + eps) - y / (s + eps))
+    g = expand_cotangent(cotangent, x.shape, params.reduction)
+    return g * s * s_neg * ((1.0 - y) / (s_neg + params.eps) - y / (s + params.eps))
 
 
 def epsilon_bias_bound(
@@ -84,7 +75,6 @@ def epsilon_bias_bound(
 ) -> np.ndarray:
     """ε·(y/σ(x) + (1 − y)/σ(−x)), reduced: an upper bound on ℓ − ℓ_ε (and on the gap of
     their gradients per unit cotangent)."""
-    x = np.asarray(logits, dtype=np.float64)
-    y = np.asarray(target, dtype=np.float64)
+    x, y = float64(logits, target)
     per_element = eps * (y / special.expit(x) + (1.0 - y) / special.expit(-x))
     return reduce(per_element, reduction)

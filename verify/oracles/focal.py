@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from verify.oracles.adjoint import Cotangent, Params, adjoint_of
 from verify.oracles.binary import LOG_CLAMP, binary_cross_entropy_with_logits
 from verify.oracles.reduction import expand_cotangent, reduce
 from verify.oracles.softmax import log_softmax, softmax
@@ -104,33 +105,27 @@ def sigmoid_focal_loss(
     return reduce(per_element, reduction)
 
 
+@adjoint_of(sigmoid_focal_loss)
 def sigmoid_focal_loss_vjp(
-    logits: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    alpha: float = 0.25,
-    gamma: float = 2.0,
-    reduction: str = "none",
+    logits: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂x of Σ g·sigmoid_focal_loss (see the module docstring)."""
     x, y = _f64(logits), _f64(target)
-    g = expand_cotangent(cotangent, x.shape, reduction)
+    g = expand_cotangent(cotangent, x.shape, params.reduction)
     m = one_minus_target_probability(x, y)
     sigma, sigma_minus = special.expit(x), special.expit(-x)
     with np.errstate(divide="ignore", invalid="ignore"):
         # m^(γ−1)·σ(x)σ(−x) is m^γ·(σ(x)σ(−x)/m); where m = 0 (|x| ≳ 745) both vanish.
-        slope = np.where(m > 0, _power(m, gamma) * (sigma * sigma_minus / m), 0.0)
-    local = gamma * (1.0 - 2.0 * y) * slope * _binary_ce(x, y) + _power(m, gamma) * (sigma - y)
-    return g * alpha_factor(y, alpha) * local
+        slope = np.where(m > 0, _power(m, params.gamma) * (sigma * sigma_minus / m), 0.0)
+    local = params.gamma * (1.0 - 2.0 * y) * slope * _binary_ce(x, y) + _power(m, params.gamma) * (
+        sigma - y
+    )
+    return g * alpha_factor(y, params.alpha) * local
 
 
+@adjoint_of(sigmoid_focal_loss)
 def sigmoid_focal_loss_gradient_bound(
-    logits: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    alpha: float = 0.25,
-    gamma: float = 2.0,
-    reduction: str = "none",
+    logits: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> float:
     """max |g·α_t|·(1 + γ): the size of the terms whose sum is the gradient.
 
@@ -138,8 +133,8 @@ def sigmoid_focal_loss_gradient_bound(
     them by up to γ·ce and 1, so the gradient's rounding error is relative to this bound.
     """
     x = _f64(logits)
-    g = expand_cotangent(cotangent, x.shape, reduction)
-    sizes = g * alpha_factor(target, alpha) * (1.0 + gamma)
+    g = expand_cotangent(cotangent, x.shape, params.reduction)
+    sizes = g * alpha_factor(target, params.alpha) * (1.0 + params.gamma)
     return float(np.max(np.abs(sizes), initial=0.0))
 
 
@@ -160,27 +155,25 @@ def probability_focal_loss(
     return reduce(_alpha_weight(y, alpha) * _power(m, gamma) * ce, reduction)
 
 
+@adjoint_of(probability_focal_loss)
 def probability_focal_loss_vjp(
-    probabilities: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    alpha: float = 0.25,
-    gamma: float = 2.0,
-    reduction: str = "mean",
+    probabilities: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂p of Σ g·probability_focal_loss, for p strictly inside (0, 1) (no log clamp active).
 
     With m = 1 − p_t:  α_f·[γ·m^(γ−1)·(1 − 2y)·ce + m^γ·(p − y)/(p(1 − p))].
     """
     p, y = _f64(probabilities), _f64(target)
-    g = expand_cotangent(cotangent, p.shape, reduction)
+    g = expand_cotangent(cotangent, p.shape, params.reduction)
     ce = -(y * np.log(p) + (1.0 - y) * np.log1p(-p))
     m = y * (1.0 - p) + (1.0 - y) * p
     with np.errstate(divide="ignore", invalid="ignore"):
         # m^(γ−1)·ce → 0 as m → 0 (ce ~ m there); m > 0 for p inside (0, 1) and hard y.
-        slope = np.where(m > 0, _power(m, gamma) * ce / m, 0.0)
-    local = gamma * (1.0 - 2.0 * y) * slope + _power(m, gamma) * (p - y) / (p * (1.0 - p))
-    return g * _alpha_weight(y, alpha) * local
+        slope = np.where(m > 0, _power(m, params.gamma) * ce / m, 0.0)
+    local = params.gamma * (1.0 - 2.0 * y) * slope + _power(m, params.gamma) * (p - y) / (
+        p * (1.0 - p)
+    )
+    return g * _alpha_weight(y, params.alpha) * local
 
 
 def bce_shortcut_probability(
@@ -193,17 +186,19 @@ def bce_shortcut_probability(
     return np.exp(-binary_cross_entropy_with_logits(logits, target, None, pos_weight, "none"))
 
 
+@adjoint_of(bce_shortcut_probability)
 def bce_shortcut_probability_vjp(
-    logits: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    pos_weight: np.ndarray | None = None,
+    logits: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂x of Σ g·exp(−c):  −g·exp(−c)·((1 − y)·σ(x) − pw·y·σ(−x))."""
     x, y = _f64(logits), _f64(target)
-    pw = np.ones_like(x) if pos_weight is None else np.broadcast_to(_f64(pos_weight), x.shape)
+    pw = (
+        np.ones_like(x)
+        if params.pos_weight is None
+        else np.broadcast_to(_f64(params.pos_weight), x.shape)
+    )
     dc = (1.0 - y) * special.expit(x) - pw * y * special.expit(-x)
-    return -_f64(cotangent) * bce_shortcut_probability(x, y, pos_weight) * dc
+    return -_f64(cotangent) * bce_shortcut_probability(x, y, params.pos_weight) * dc
 
 
 def _classes_last(x: np.ndarray) -> np.ndarray:
@@ -244,42 +239,36 @@ def softmax_focal_loss(
     return reduce(per_position, reduction, denominator)
 
 
+@adjoint_of(softmax_focal_loss)
 def softmax_focal_loss_vjp(
-    scores: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    gamma: float = 2.0,
-    weight: np.ndarray | None = None,
-    ignore_index: int = -100,
-    reduction: str = "mean",
+    scores: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂scores of Σ g·softmax_focal_loss (see the module docstring)."""
     log_p_y, m, coefficient, one_hot, denominator = _softmax_focal_parts(
-        scores, target, weight, ignore_index
+        scores, target, params.weight, params.ignore_index
     )
     p_y = np.exp(log_p_y)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(m > 0, log_p_y / m, -1.0)  # log p / (1 − p) → −1 as p → 1
-    d_log_p = -coefficient * (_power(m, gamma) - gamma * p_y * _power(m, gamma) * ratio)
-    g = expand_cotangent(cotangent, log_p_y.shape, reduction, denominator)
+    d_log_p = -coefficient * (
+        _power(m, params.gamma) - params.gamma * p_y * _power(m, params.gamma) * ratio
+    )
+    g = expand_cotangent(cotangent, log_p_y.shape, params.reduction, denominator)
     with np.errstate(invalid="ignore"):
         scaled = np.where(coefficient == 0, 0.0, g * d_log_p)
     local = one_hot - softmax(_classes_last(scores))
     return np.moveaxis(scaled[..., None] * local, -1, 1)
 
 
+@adjoint_of(softmax_focal_loss)
 def softmax_focal_loss_gradient_bound(
-    scores: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    gamma: float = 2.0,
-    weight: np.ndarray | None = None,
-    ignore_index: int = -100,
-    reduction: str = "mean",
+    scores: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> float:
     """max_i |g_i|·α_{y_i}·(1 + γ): the size of the terms whose sum is the gradient."""
-    _, _, coefficient, _, denominator = _softmax_focal_parts(scores, target, weight, ignore_index)
-    g = expand_cotangent(cotangent, coefficient.shape, reduction, denominator)
+    _, _, coefficient, _, denominator = _softmax_focal_parts(
+        scores, target, params.weight, params.ignore_index
+    )
+    g = expand_cotangent(cotangent, coefficient.shape, params.reduction, denominator)
     with np.errstate(invalid="ignore"):
-        sizes = np.where(coefficient == 0, 0.0, np.abs(g) * coefficient * (1.0 + gamma))
+        sizes = np.where(coefficient == 0, 0.0, np.abs(g) * coefficient * (1.0 + params.gamma))
     return float(np.max(sizes, initial=0.0))

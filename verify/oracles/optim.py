@@ -32,6 +32,7 @@ applied to the weights before the Adam step, scaled by lr but not by the denomin
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Required, TypedDict, Unpack
 
 import numpy as np
 
@@ -61,16 +62,25 @@ def sgd_trajectory(
     return trajectory
 
 
+class AdamOptions(TypedDict, total=False):
+    """Adam's and AdamW's settings besides the decay: ``steps`` and ``lr`` are required."""
+
+    steps: Required[int]
+    lr: Required[float]
+    betas: tuple[float, float]
+    eps: float
+
+
 def _adam(
     w0: np.ndarray,
     gradient: Callable[[np.ndarray], np.ndarray],
     *,
     steps: int,
     lr: float,
-    betas: tuple[float, float],
-    eps: float,
-    coupled_decay: float | np.ndarray,
-    decoupled_decay: float | np.ndarray,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    coupled_decay: float | np.ndarray = 0.0,
+    decoupled_decay: float | np.ndarray = 0.0,
 ) -> list[np.ndarray]:
     beta1, beta2 = betas
     w = np.array(w0, dtype=np.float64)
@@ -92,50 +102,26 @@ def adam_trajectory(
     w0: np.ndarray,
     gradient: Callable[[np.ndarray], np.ndarray],
     *,
-    steps: int,
-    lr: float,
-    betas: tuple[float, float] = (0.9, 0.999),
-    eps: float = 1e-8,
     weight_decay: float | np.ndarray = 0.0,
+    **options: Unpack[AdamOptions],
 ) -> list[np.ndarray]:
     """Iterates ``[w_0, …, w_steps]`` of Adam with coupled L2 decay λ (``weight_decay``).
 
     ``weight_decay`` may be an array of the shape of ``w0``: one λ per coordinate (parameter
     groups with different decays, flattened side by side).
     """
-    return _adam(
-        w0,
-        gradient,
-        steps=steps,
-        lr=lr,
-        betas=betas,
-        eps=eps,
-        coupled_decay=weight_decay,
-        decoupled_decay=0.0,
-    )
+    return _adam(w0, gradient, coupled_decay=weight_decay, **options)
 
 
 def adamw_trajectory(
     w0: np.ndarray,
     gradient: Callable[[np.ndarray], np.ndarray],
     *,
-    steps: int,
-    lr: float,
-    betas: tuple[float, float] = (0.9, 0.999),
-    eps: float = 1e-8,
     weight_decay: float | np.ndarray = 1e-2,
+    **options: Unpack[AdamOptions],
 ) -> list[np.ndarray]:
     """Iterates ``[w_0, …, w_steps]`` of AdamW: w ← w·(1 − lr·λ), then the plain Adam step.
 
     The default λ = 1e-2 is AdamW's, as in PyTorch.
     """
-    return _adam(
-        w0,
-        gradient,
-        steps=steps,
-        lr=lr,
-        betas=betas,
-        eps=eps,
-        coupled_decay=0.0,
-        decoupled_decay=weight_decay,
-    )
+    return _adam(w0, gradient, decoupled_decay=weight_decay, **options)

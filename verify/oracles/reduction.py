@@ -16,6 +16,11 @@ import numpy as np
 REDUCTIONS = ("none", "mean", "sum")
 
 
+def float64(*arrays: np.ndarray | float) -> tuple[np.ndarray, ...]:
+    """Each of ``arrays`` as a float64 array."""
+    return tuple(np.asarray(a, dtype=np.float64) for a in arrays)
+
+
 def reduce(per_element: np.ndarray, reduction: str, denominator: float | None = None) -> np.ndarray:
     """Apply ``reduction`` to ``per_element``; 'mean' divides by ``denominator`` (default: size)."""
     if reduction == "none":

@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from verify.oracles.reduction import expand_cotangent, reduce
+from verify.oracles.adjoint import Cotangent, Params, adjoint_of
+from verify.oracles.reduction import expand_cotangent, float64, reduce
 
 
 def _error(input: np.ndarray, target: np.ndarray) -> np.ndarray:
-    x = np.asarray(input, dtype=np.float64)
-    y = np.asarray(target, dtype=np.float64)
+    x, y = float64(input, target)
     if x.shape != y.shape:
         raise ValueError(f"input {x.shape} and target {y.shape} must have the same shape")
     return x - y
@@ -53,15 +53,13 @@ def l1_loss(input: np.ndarray, target: np.ndarray, reduction: str = "mean") -> n
     return reduce(np.abs(_error(input, target)), reduction)
 
 
+@adjoint_of(l1_loss)
 def l1_loss_vjp(
-    input: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    reduction: str = "mean",
+    input: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂input of Σ g·L1:  g·sign(d), with sign(0) = 0 (PyTorch's subgradient at the kink)."""
     d = _error(input, target)
-    return expand_cotangent(cotangent, d.shape, reduction) * np.sign(d)
+    return expand_cotangent(cotangent, d.shape, params.reduction) * np.sign(d)
 
 
 def mse_loss(input: np.ndarray, target: np.ndarray, reduction: str = "mean") -> np.ndarray:
@@ -70,15 +68,13 @@ def mse_loss(input: np.ndarray, target: np.ndarray, reduction: str = "mean") -> 
     return reduce(d * d, reduction)
 
 
+@adjoint_of(mse_loss)
 def mse_loss_vjp(
-    input: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    reduction: str = "mean",
+    input: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂input of Σ g·MSE:  2·g·d."""
     d = _error(input, target)
-    return expand_cotangent(cotangent, d.shape, reduction) * 2.0 * d
+    return expand_cotangent(cotangent, d.shape, params.reduction) * 2.0 * d
 
 
 def smooth_l1_elementwise(d: np.ndarray, beta: float) -> np.ndarray:
@@ -108,16 +104,15 @@ def smooth_l1_loss(
     return reduce(smooth_l1_elementwise(_error(input, target), beta), reduction)
 
 
+@adjoint_of(smooth_l1_loss)
 def smooth_l1_loss_vjp(
-    input: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    reduction: str = "mean",
-    beta: float = 1.0,
+    input: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂input of Σ g·SmoothL1(β):  g·d/β inside |d| < β, g·sign(d) outside; |·| ≤ |g|."""
     d = _error(input, target)
-    return expand_cotangent(cotangent, d.shape, reduction) * smooth_l1_derivative(d, beta)
+    return expand_cotangent(cotangent, d.shape, params.reduction) * smooth_l1_derivative(
+        d, params.beta
+    )
 
 
 def huber_loss(
@@ -131,15 +126,12 @@ def huber_loss(
     return reduce(per_element, reduction)
 
 
+@adjoint_of(huber_loss)
 def huber_loss_vjp(
-    input: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    reduction: str = "mean",
-    delta: float = 1.0,
+    input: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂input of Σ g·Huber(δ):  g·d inside |d| < δ, g·δ·sign(d) outside; |·| ≤ δ·|g|."""
-    _check_positive("delta", delta, allow_zero=False)
+    _check_positive("delta", params.delta, allow_zero=False)
     d = _error(input, target)
-    slope = np.where(np.abs(d) < delta, d, delta * np.sign(d))
-    return expand_cotangent(cotangent, d.shape, reduction) * slope
+    slope = np.where(np.abs(d) < params.delta, d, params.delta * np.sign(d))
+    return expand_cotangent(cotangent, d.shape, params.reduction) * slope

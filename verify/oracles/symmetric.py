@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 
+from verify.oracles.adjoint import Cotangent, Params, adjoint_of
 from verify.oracles.categorical import cross_entropy, cross_entropy_vjp
 from verify.oracles.reduction import expand_cotangent, reduce
 from verify.oracles.softmax import softmax
@@ -98,18 +99,15 @@ def reverse_cross_entropy(
     return reduce(-math.log(eps) * others, reduction)
 
 
+@adjoint_of(reverse_cross_entropy)
 def reverse_cross_entropy_vjp(
-    scores: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    eps: float = LABEL_EPS,
-    reduction: str = "mean",
+    scores: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂x of Σ g·RCE:  −log ε·g_i·p_y·(p_j − [j = y])."""
     p, one_hot, others = _probability_of_others(scores, target)
-    g = expand_cotangent(cotangent, others.shape, reduction)
+    g = expand_cotangent(cotangent, others.shape, params.reduction)
     p_y = np.sum(p * one_hot, axis=1)
-    return (-math.log(eps) * g * p_y)[:, None] * (p - one_hot)
+    return (-math.log(params.eps) * g * p_y)[:, None] * (p - one_hot)
 
 
 def symmetric_cross_entropy(
@@ -126,17 +124,12 @@ def symmetric_cross_entropy(
     return reduce(a * ce + b * rce, reduction)
 
 
+@adjoint_of(symmetric_cross_entropy)
 def symmetric_cross_entropy_vjp(
-    scores: np.ndarray,
-    target: np.ndarray,
-    cotangent: np.ndarray | float = 1.0,
-    a: float = 1.0,
-    b: float = 1.0,
-    eps: float = LABEL_EPS,
-    reduction: str = "mean",
+    scores: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂x of Σ g·SCE = a·(CE's gradient) + b·(RCE's gradient)."""
-    g = expand_cotangent(cotangent, (np.shape(scores)[0],), reduction)
-    return a * cross_entropy_vjp(scores, target, g, reduction="none") + (
-        b * reverse_cross_entropy_vjp(scores, target, g, eps, reduction="none")
+    g = expand_cotangent(cotangent, (np.shape(scores)[0],), params.reduction)
+    return params.a * cross_entropy_vjp(scores, target, g, reduction="none") + (
+        params.b * reverse_cross_entropy_vjp(scores, target, g, params.eps, reduction="none")
     )

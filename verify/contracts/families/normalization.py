@@ -9,9 +9,24 @@ from typing import Any
 import numpy as np
 import torch
 from hypothesis import strategies as st
+from torch import nn
+from torch.nn import functional as F
 
+from verify import oracles
 from verify import strategies as vs
-from verify.contracts.contract import Bounds, Edge, Feature, FeatureMatrix, FormCase, Param, Variant
+from verify.benchmarking.workloads import Case
+from verify.contracts.contract import (
+    Bounds,
+    Contract,
+    Edge,
+    Feature,
+    FeatureMatrix,
+    FormCase,
+    Param,
+    Variant,
+    renamed_param,
+    torch_forms,
+)
 from verify.contracts.families.reduction import not_applicable
 from verify.strategies import LossCase
 from verify.tolerances import logsumexp_condition
@@ -22,12 +37,7 @@ SCORES = ("scores (N, C, d1..dk)",)
 
 def along_dim(oracle: Callable[..., Any]) -> Callable[..., Any]:
     """An axis-taking oracle under PyTorch's parameter name ``dim``."""
-
-    def reference(*arrays: Any, dim: int = 1) -> Any:
-        return oracle(*arrays, axis=dim)
-
-    reference.__doc__ = oracle.__doc__
-    return reference
+    return renamed_param(oracle, "dim", "axis", 1)
 
 
 @st.composite
@@ -89,4 +99,33 @@ def normalization_matrix(
         lambda case, scores: normalization_bounds(case, scores, log=log),
         edges=normalization_edges,
         variants=(along_batch(along_batch_variant, oracle),),
+    )
+
+
+def normalization_contract(
+    name: str,
+    summary: str,
+    module: type[nn.Module],
+    k_dim: str,
+    benchmark_cases: tuple[Case, ...],
+) -> Contract:
+    """softmax's or log_softmax's contract: the oracle and its VJP named after it in
+    ``verify.oracles``, torch's forms ``F.<name>`` and ``module``, ``dim`` as the parameter."""
+    oracle = getattr(oracles, name)
+    return Contract(
+        name=name,
+        summary=summary,
+        reference=along_dim(oracle),
+        gradient=along_dim(getattr(oracles, f"{name}_vjp")),
+        params=(DIM,),
+        input_kinds=SCORES,
+        implementations=torch_forms(getattr(F, name), module),
+        conformance=normalization_matrix(
+            oracle,
+            log=name.startswith("log_"),
+            k_dim=k_dim,
+            along_batch_variant=f"{name} over dim 0 (the batch) instead of dim 1",
+        ),
+        form_cases=normalization_form_cases,
+        benchmark_cases=benchmark_cases,
     )

@@ -11,11 +11,24 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from torch import nn
+from torch.nn import functional as F
 
 from verify import strategies as vs
-from verify.contracts.contract import Bounds, Feature, FeatureMatrix, FormCase, Variant
+from verify.benchmarking import workloads as w
+from verify.contracts.contract import (
+    Bounds,
+    Contract,
+    Feature,
+    FeatureMatrix,
+    FormCase,
+    Param,
+    Variant,
+    torch_forms,
+)
 from verify.contracts.families.binary import binary_shapes
 from verify.contracts.families.reduction import (
+    REDUCTION,
     REDUCTION_FEATURES,
     empty_batches,
     not_applicable,
@@ -23,6 +36,7 @@ from verify.contracts.families.reduction import (
     reduction_params,
     with_params,
 )
+from verify.oracles import regression
 from verify.strategies import LossCase
 from verify.tolerances import loss_scale
 
@@ -130,3 +144,50 @@ def elementwise_form_case(draw: st.DrawFn, dtype: torch.dtype, params: dict[str,
     shape = draw(binary_shapes())
     bound = vs.logit_bound(dtype)
     return FormCase((draw(vs.logits(shape, bound)), draw(vs.logits(shape, bound))), params, shape)
+
+
+def regression_contract(
+    name: str,
+    summary: str,
+    module: type[nn.Module],
+    power: int,
+    width: tuple[Param, st.SearchStrategy[float]] | None = None,
+    variants: tuple[Variant, ...] = (),
+    benchmarked: bool = False,
+) -> Contract:
+    """An elementwise regression loss's contract: the oracle and its VJP named after it in
+    ``verify.oracles.regression``, torch's forms ``F.<name>`` and ``module``, ``reduction`` and
+    the optional ``width`` parameter with the values its form cases draw; ``benchmarked``:
+    timed on the regression workloads."""
+    oracle = getattr(regression, name)
+    param = width[0] if width else None
+    return Contract(
+        name=name,
+        summary=summary,
+        reference=oracle,
+        gradient=getattr(regression, f"{name}_vjp"),
+        params=(REDUCTION, *((param,) if param else ())),
+        input_kinds=ELEMENTWISE,
+        implementations=torch_forms(getattr(F, name), module),
+        conformance=regression_matrix(oracle, power, param.name if param else None, variants),
+        form_cases=elementwise_form_cases(*width) if width else elementwise_form_cases(),
+        benchmark_cases=w.cases(
+            name,
+            (w.REGRESSION_SMALL, w.REGRESSION, w.REGRESSION_LARGE) if benchmarked else (),
+            w.predictions_and_targets,
+        ),
+    )
+
+
+def elementwise_form_cases(
+    width: Param | None = None, values: st.SearchStrategy[float] | None = None
+) -> Callable[[torch.dtype], st.SearchStrategy[FormCase]]:
+    """Two same-shaped arrays (the regression losses' form cases), and the ``width`` parameter
+    drawn from ``values``."""
+
+    @st.composite
+    def form_cases(draw: st.DrawFn, dtype: torch.dtype) -> FormCase:
+        params = {width.name: draw(values)} if width and values is not None else {}
+        return elementwise_form_case(draw, dtype, params)
+
+    return form_cases
