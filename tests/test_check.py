@@ -28,7 +28,10 @@ def example(name: str) -> str:
     return f"{EXAMPLES / name}"
 
 
-@pytest.mark.parametrize("contract", sorted(c for c in CONTRACTS if CONTRACTS[c].implementations))
+# An nn.Module class under test is instantiated with the case's parameters: shown on two
+# contracts (tensor, integer and float parameters; a bool one). That each of torch's module forms
+# equals its functional form, which specs/test_conformance.py checks, is BCE-6.
+@pytest.mark.parametrize("contract", ["cross_entropy", "kl_div"])
 def test_torch_module_forms_conform(contract):
     module_form = CONTRACTS[contract].implementation("module")
     report = check(module_form, contract, **FAST)
