@@ -1,7 +1,7 @@
 """Contract conformance: each implementation under test against its contract's checks.
 
-By default the torch functional form of every contract with a conformance suite
-(``verify.suites``) is checked; ``pytest --pyargs specs --impl NAME=TARGET`` checks a user's
+By default the torch functional form of every contract that has one (``verify.contracts``) is
+checked; ``pytest --pyargs specs --impl NAME=TARGET`` checks a user's
 implementation instead (and the claim specs run with it swapped in). The checks are those of
 ``verify check`` (``verify.conformance``), one device and dtype per test; the claim specs are
 not repeated here because pytest runs them itself.
