@@ -298,8 +298,8 @@ def test_pytest_impl_option_runs_the_suite_on_a_user_implementation(pytester):
     assert junit.exists()
 
 
-def test_pytest_impl_option_rejects_bad_targets(pytester):
-    result = pytester.runpytest_subprocess("--impl=kl_div=no_such:thing", "-p", "no:cacheprovider")
+def test_pytest_impl_option_rejects_bad_targets(run_pytest):
+    result = run_pytest("--impl=kl_div=no_such:thing", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--impl 'kl_div=no_such:thing': cannot import no_such*"])
 

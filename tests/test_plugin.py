@@ -67,9 +67,9 @@ def _assert_results_recorded(path):
         assert (skipped["outcome"], skipped["message"]) == ("skipped", "CUDA not available")
 
 
-def test_device_and_dtype_options_restrict_the_set(pytester):
+def test_device_and_dtype_options_restrict_the_set(pytester, run_pytest):
     pytester.makepyfile(SPEC)
-    result = pytester.runpytest_subprocess(
+    result = run_pytest(
         "--collect-only", "-q", "-p", "no:cacheprovider", "--device", "cpu", "--dtype", "float32"
     )
     # float64 deselected: the module form runs in the spec's first remaining dtype
@@ -78,7 +78,7 @@ def test_device_and_dtype_options_restrict_the_set(pytester):
     assert "float64" not in result.stdout.str()
 
 
-def test_explicit_parametrization_of_a_contract_name_wins(pytester):
+def test_explicit_parametrization_of_a_contract_name_wins(pytester, run_pytest):
     pytester.makepyfile(
         """
         import pytest
@@ -87,10 +87,10 @@ def test_explicit_parametrization_of_a_contract_name_wins(pytester):
             assert cross_entropy is len
         """
     )
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    run_pytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
-def test_unknown_claim_id_is_a_usage_error(pytester):
+def test_unknown_claim_id_is_a_usage_error(pytester, run_pytest):
     pytester.makepyfile(
         """
         import pytest
@@ -99,7 +99,7 @@ def test_unknown_claim_id_is_a_usage_error(pytester):
             pass
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = run_pytest("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown claim id(s) CE-99*"])
 
