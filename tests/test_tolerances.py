@@ -453,3 +453,11 @@ def test_published_comparison_is_recorded():
 def test_all_floating_dtypes_are_ordered():
     """The ordering test covers exactly the floating dtypes the suite runs in."""
     assert set(LOOSEST_FIRST) == set(FLOATING_DTYPES)
+
+
+def test_nothing_below_the_smallest_normal_number_is_judged(dtype):  # every dtype (the plugin)
+    """A gradient at the underflow threshold returned as 0 (a flushed intermediate) is not a
+    deviation; four times the threshold is (optax's focal loss was held to 1e-318 in float64)."""
+    tiny = torch.finfo(dtype).tiny
+    assert compare(0.0, -tiny, dtype=dtype, scale=tiny).passed
+    assert not compare(0.0, -4 * tiny, dtype=dtype, scale=4 * tiny).passed
