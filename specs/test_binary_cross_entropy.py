@@ -313,6 +313,19 @@ def saturation_logit(dtype: torch.dtype) -> float:
     return math.log(4.0 / torch.finfo(dtype).eps)
 
 
+def checked_tolerance_boundary(xs, actual, expected, dtype, x_one: float) -> float:
+    """``first_beyond_tolerance``, checked to lie between the moderate logits and the logit
+    ``x_one`` where σ(x) rounds to 1."""
+    x_tol = first_beyond_tolerance(xs, actual, expected, dtype)
+    check(
+        x_tol is not None and MODERATE_LOGIT < x_tol < x_one,
+        "first logit beyond the tolerance",
+        x_tol,
+        f"between {MODERATE_LOGIT} and the saturation logit {x_one}",
+    )
+    return x_tol
+
+
 def first_beyond_tolerance(xs, actual, expected, dtype) -> float | None:
     """The first x (in the order given) whose value leaves the derived bound, or None.
 
@@ -422,13 +435,7 @@ def _check_saturation(xs, logits, composite, true, dtype: torch.dtype) -> tuple[
     check(np.all(past), "σ(x) = 1 past ln(4/eps)", past, "all True")
     at_one = composite[saturated]
     check(np.all(at_one == 100.0), "BCELoss(σ(x), 0) where σ(x) = 1", at_one, "the clamp 100")
-    x_tol = first_beyond_tolerance(xs, composite, true, dtype)
-    check(
-        x_tol is not None and MODERATE_LOGIT < x_tol < x_one,
-        "first logit beyond the tolerance",
-        x_tol,
-        f"between {MODERATE_LOGIT} and the saturation logit {x_one}",
-    )
+    x_tol = checked_tolerance_boundary(xs, composite, true, dtype, x_one)
     return x_one, x_tol
 
 
@@ -750,13 +757,7 @@ def test_bce4_boundary_where_epsilon_bce_parts_from_bce_with_logits(
         f"pinned at {cap}",
     )
     assert_matches_published(cap, "20.72", what="hand-written ε-BCE at σ(x) = 1, y = 0")
-    x_tol = first_beyond_tolerance(xs, approx, true, dtype)
-    check(
-        x_tol is not None and MODERATE_LOGIT < x_tol < x_one,
-        "first logit beyond the tolerance",
-        x_tol,
-        f"between {MODERATE_LOGIT} and the saturation logit {x_one}",
-    )
+    x_tol = checked_tolerance_boundary(xs, approx, true, dtype, x_one)
     x_cross = float(xs[np.argmax(true > cap)])
 
     at_40 = (to_device(np.array([40.0]), device, dtype), to_device(np.zeros(1), device, dtype))
