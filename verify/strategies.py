@@ -9,6 +9,7 @@ the dtype can represent.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,13 @@ from hypothesis.extra import numpy as hnp
 from verify.oracles.reduction import REDUCTIONS
 
 DEFAULT_IGNORE_INDEX = -100
+
+reused = functools.cache
+"""For a function that builds a strategy: the same arguments give the same strategy object.
+Strategies are immutable, and the builders here are called inside other strategies' draws:
+building a new one per draw made Hypothesis validate it and work out its properties again each
+time (a fifth of the specs' run time). Draws are unchanged: a strategy's draws depend on what
+it is, not on which object it is."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,7 @@ def logit_bound(dtype: torch.dtype) -> float:
     return 1e4 if dtype in (torch.float64, torch.float32) else 200.0
 
 
+@reused
 def shapes(
     *,
     min_n: int = 1,
@@ -65,14 +74,21 @@ def shapes(
     ).map(lambda t: (t[0], t[1], *t[2]))
 
 
+@reused
 @st.composite
 def logits(draw: st.DrawFn, shape: tuple[int, ...], bound: float) -> np.ndarray:
     """Real-valued scores of ``shape``: a drawn magnitude (1 up to ``bound``) times [-1, 1]."""
-    magnitude = draw(
-        st.sampled_from([m for m in (1.0, 10.0, 100.0, 1e3, 1e4) if m <= bound] + [bound])
-    )
-    unit = draw(hnp.arrays(np.float64, shape, elements=st.floats(-1.0, 1.0, allow_subnormal=False)))
-    return unit * magnitude
+    return draw(_magnitudes(bound)) * draw(_unit_arrays(shape))
+
+
+@reused
+def _magnitudes(bound: float) -> st.SearchStrategy[float]:
+    return st.sampled_from([m for m in (1.0, 10.0, 100.0, 1e3, 1e4) if m <= bound] + [bound])
+
+
+@reused
+def _unit_arrays(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
+    return hnp.arrays(np.float64, shape, elements=st.floats(-1.0, 1.0, allow_subnormal=False))
 
 
 def open_unit_bounds(dtype: torch.dtype) -> tuple[float, float]:
@@ -93,6 +109,7 @@ def _representable(value: float, dtype: torch.dtype, *, toward: float) -> float:
     return rounded_value.item()
 
 
+@reused
 def probabilities(
     shape: tuple[int, ...], dtype: torch.dtype, *, margin: float = 0.0
 ) -> st.SearchStrategy[np.ndarray]:
@@ -108,6 +125,7 @@ def probabilities(
     return hnp.arrays(np.float64, shape, elements=st.one_of(st.floats(low, high), near_edges))
 
 
+@reused
 def soft_targets(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
     """Probability vectors along axis 1 (the class axis) of ``shape``, zeros allowed."""
 
@@ -118,12 +136,14 @@ def soft_targets(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
     return hnp.arrays(np.float64, shape, elements=st.floats(0.0, 1.0)).map(normalize)
 
 
+@reused
 def binary_targets(shape: tuple[int, ...], *, soft: bool = False) -> st.SearchStrategy[np.ndarray]:
     """Targets in {0, 1} (or anywhere in [0, 1] when ``soft``)."""
     elements = st.floats(0.0, 1.0) if soft else st.sampled_from([0.0, 1.0])
     return hnp.arrays(np.float64, shape, elements=elements)
 
 
+@reused
 def class_weights(n_classes: int) -> st.SearchStrategy[np.ndarray]:
     """Distinct positive class weights spanning four orders of magnitude (1e-2 to 1e2).
 
@@ -134,11 +154,13 @@ def class_weights(n_classes: int) -> st.SearchStrategy[np.ndarray]:
     return exponents.map(lambda e: 10.0**e)
 
 
+@reused
 def ignore_indices(n_classes: int) -> st.SearchStrategy[int]:
     """An ``ignore_index``: PyTorch's default −100, or a real class in [0, C)."""
     return st.one_of(st.just(DEFAULT_IGNORE_INDEX), st.integers(0, n_classes - 1))
 
 
+@reused
 @st.composite
 def class_targets(
     draw: st.DrawFn, positions: tuple[int, ...], n_classes: int, ignore_index: int | None = None
@@ -147,22 +169,35 @@ def class_targets(
 
     With an ignore index, any subset of positions may be ignored, all of them included.
     """
-    target = draw(hnp.arrays(np.int64, positions, elements=st.integers(0, n_classes - 1)))
+    target = draw(_class_indices(positions, n_classes))
     if ignore_index is not None:
-        ignored = draw(hnp.arrays(np.bool_, positions))
+        ignored = draw(_masks(positions))
         target = np.where(ignored, ignore_index, target)
     return target
 
 
+@reused
+def _class_indices(positions: tuple[int, ...], n_classes: int) -> st.SearchStrategy[np.ndarray]:
+    return hnp.arrays(np.int64, positions, elements=st.integers(0, n_classes - 1))
+
+
+@reused
+def _masks(positions: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
+    return hnp.arrays(np.bool_, positions)
+
+
+@reused
 def cotangents(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
     """Upstream gradients for a loss output of ``shape`` (nonzero, mixed signs)."""
     return hnp.arrays(np.float64, shape, elements=st.floats(0.25, 2.0) | st.floats(-2.0, -0.25))
 
 
+@reused
 def reductions() -> st.SearchStrategy[str]:
     return st.sampled_from(REDUCTIONS)
 
 
+@reused
 @st.composite
 def classification_cases(
     draw: st.DrawFn,

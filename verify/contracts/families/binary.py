@@ -73,11 +73,14 @@ def binary_bounds(case: LossCase, inputs: np.ndarray, logits: bool) -> Bounds:
 @st.composite
 def binary_shapes(draw: st.DrawFn, *, min_n: int = 0, max_n: int = 5) -> tuple[int, ...]:
     """(N,), (N, C) or (N, C, d): shapes binary losses take elementwise; N ≥ min_n (0 allowed)."""
-    return draw(
-        st.one_of(
-            st.tuples(st.integers(min_n, max_n)),
-            vs.shapes(min_n=min_n, max_n=max_n, min_c=1, max_c=4, max_kdims=1, max_side=3),
-        )
+    return draw(_binary_shape_choices(min_n, max_n))
+
+
+@vs.reused
+def _binary_shape_choices(min_n: int, max_n: int) -> st.SearchStrategy[tuple[int, ...]]:
+    return st.one_of(
+        st.tuples(st.integers(min_n, max_n)),
+        vs.shapes(min_n=min_n, max_n=max_n, min_c=1, max_c=4, max_kdims=1, max_side=3),
     )
 
 
@@ -87,8 +90,13 @@ def element_weights(draw: st.DrawFn, shape: tuple[int, ...]) -> np.ndarray:
     a trailing suffix of it, any of those axes collapsed to 1, or a scalar."""
     kept = draw(st.integers(0, len(shape)))
     suffix = tuple(draw(st.sampled_from([size, 1])) for size in shape[len(shape) - kept :])
-    exponents = draw(hnp.arrays(np.float64, suffix, elements=st.floats(-2.0, 2.0)))
+    exponents = draw(_exponents(suffix))
     return np.array(10.0**exponents)  # a 0-d array, not a NumPy scalar, for ()
+
+
+@vs.reused
+def _exponents(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
+    return hnp.arrays(np.float64, shape, elements=st.floats(-2.0, 2.0))
 
 
 @st.composite

@@ -43,6 +43,17 @@ from verify.tolerances import loss_scale
 ELEMENTWISE = ("input and target of the same shape",)
 
 
+@vs.reused
+def _away_from_kinks(shape: tuple[int, ...]) -> tuple[st.SearchStrategy[np.ndarray], ...]:
+    """Magnitudes in [0.05, 0.8] or [1.25, 20], and signs, of differences of ``shape``."""
+    size = st.floats(0.05, 0.8) | st.floats(1.25, 20.0)
+    signs = st.sampled_from([-1.0, 1.0])
+    return (
+        hnp.arrays(np.float64, shape, elements=size),
+        hnp.arrays(np.float64, shape, elements=signs),
+    )
+
+
 @st.composite
 def regression_cases(
     draw: st.DrawFn,
@@ -56,9 +67,7 @@ def regression_cases(
     bound = vs.logit_bound(dtype)
     target = draw(vs.logits(shape, bound))
     if away_from_kinks:  # |d| in [0.05, 0.8] or [1.25, 20]: clear of 0 and of β = δ = 1
-        size = st.floats(0.05, 0.8) | st.floats(1.25, 20.0)
-        magnitude = draw(hnp.arrays(np.float64, shape, elements=size))
-        signs = draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, 1.0])))
+        magnitude, signs = (draw(strategy) for strategy in _away_from_kinks(shape))
         inputs = target + signs * magnitude
     else:
         inputs = draw(vs.logits(shape, bound))
