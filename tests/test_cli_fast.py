@@ -1,5 +1,6 @@
 """The ``verify`` command answers at once: help, the contract listing and usage errors import
-neither torch nor SciPy, and input is checked (exit 2, one line) before any work starts.
+neither torch nor SciPy, and input is checked (exit 2, one line) before any work starts; the
+pytest plugin, loaded by every pytest run, imports neither either.
 
 Speed is asserted through what gets imported, never through a timed assert.
 """
@@ -61,6 +62,16 @@ def test_help_and_listing_import_nothing_heavy(arguments):
     assert done.returncode == 0, done.stderr
     _, imported = split_probe(done.stderr)
     assert imported == []
+
+
+def test_the_pytest_plugin_imports_nothing_heavy():
+    """Every pytest run where loss-verify is installed loads the plugin: a run of tests that use
+    none of its fixtures must not pay for torch."""
+    probe = f"import sys, verify.plugin; print([m for m in {HEAVY!r} if m in sys.modules])"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
 
 
 def test_contract_listing_names_every_contract_and_feature():

@@ -33,6 +33,11 @@ What it adds to any pytest run:
   failed, prints the option that reruns it.
 - **Progress.** ``--verify-progress PATH`` appends ``total N`` once collected, then one line
   ``done OUTCOME NODEID`` per finished test, which ``verify claims`` turns into its progress.
+
+Every pytest run in an environment with loss-verify installed loads this plugin, so it imports
+nothing heavy itself: ``verify.contracts`` and ``verify.devices`` (torch, SciPy: seconds) are
+imported by the hooks that meet a test using them; option choices and contract names come
+from ``verify.preflight`` and ``verify.listing``.
 """
 
 from __future__ import annotations
@@ -40,15 +45,19 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import settings
 
-from verify import claims, contracts, devices, profiles, recording
+from verify import claims, listing, preflight, profiles, recording
 from verify.loading import TargetError, implementation_option
+
+if TYPE_CHECKING:
+    from verify import contracts
 
 CLAIMS_KEY, DEVICE_KEY, DTYPE_KEY, OBSERVATION_KEY = (
     "verify_claims",
@@ -59,10 +68,12 @@ CLAIMS_KEY, DEVICE_KEY, DTYPE_KEY, OBSERVATION_KEY = (
 
 PROFILE_KEY = pytest.StashKey[str]()
 SEED_KEY = pytest.StashKey["str | None"]()
-IMPLS_KEY = pytest.StashKey[dict[str, contracts.Implementation]]()
+IMPLS_KEY = pytest.StashKey["dict[str, contracts.Implementation]"]()
 SUPPORTS_KEY = pytest.StashKey[dict[str, frozenset[str]]]()
 UNSUPPORTED = "unsupported: "  # the skip reason of a declined call (verify.conformance.claims)
 _KEYWORD = re.compile(r"unexpected keyword argument '(\w+)'")
+_SPEC_ARGUMENTS = frozenset(("device", "dtype", "conformance_target", *listing.load()))
+"""Test arguments this plugin parametrizes: a test with none of them needs nothing of torch."""
 
 
 @dataclass(frozen=True)
@@ -101,8 +112,11 @@ class Declining:
 
 
 def _user_implementations(config: pytest.Config) -> dict[str, contracts.Implementation]:
-    chosen = {}
-    for entry in config.getoption("impl") or []:
+    chosen: dict[str, contracts.Implementation] = {}
+    entries = config.getoption("impl") or []
+    if entries:
+        from verify import contracts
+    for entry in entries:
         try:
             name, _, implementation = implementation_option("--impl", entry, contracts.CONTRACTS)
         except TargetError as error:
@@ -116,8 +130,10 @@ def _declared(config: pytest.Config) -> dict[str, frozenset[str]]:
     declared = {}
     for entry in config.getoption("impl_supports") or []:
         name, sep, features = entry.partition("=")
-        if not sep or name not in contracts.CONTRACTS:
+        if not sep or name not in listing.load():
             raise pytest.UsageError(f"--impl-supports {entry!r}: expected NAME=FEATURE,...")
+        from verify import contracts
+
         matrix = contracts.get(name).conformance
         known = {f.name: f.param for f in matrix.features}
         unknown = [f for f in features.split(",") if f and f not in known]
@@ -128,6 +144,8 @@ def _declared(config: pytest.Config) -> dict[str, frozenset[str]]:
 
 
 def _as_declining(config: pytest.Config, name: str) -> Declining:
+    from verify import contracts
+
     contract = contracts.get(name)
     return Declining(
         config.stash[IMPLS_KEY][name],
@@ -141,13 +159,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--device",
         action="append",
-        choices=[*devices.DEVICES, "all"],
+        choices=[*preflight.DEVICE_NAMES, "all"],
         help="run specs on this device only (repeatable; default: all, absent ones skipped)",
     )
     group.addoption(
         "--dtype",
         action="append",
-        choices=[devices.dtype_name(d) for d in devices.FLOATING_DTYPES],
+        choices=preflight.DTYPE_NAMES,
         help="run specs in this floating dtype only (repeatable; default: all)",
     )
     group.addoption(
@@ -216,13 +234,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    seed = config.stash[SEED_KEY]
+    seeded = f", seed {seed}" if seed is not None else ""
+    return [f"verify: hypothesis profile {config.stash[PROFILE_KEY]!r}{seeded}"]
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    """The devices and whether each is present, once the collected tests imported torch."""
+    if "torch" not in sys.modules:
+        return []
+    from verify import devices
+
     present = ", ".join(
         d if devices.is_available(d) else f"{d} ({devices.unavailable_reason(d)})"
         for d in selected_devices(config)
     )
-    seed = config.stash[SEED_KEY]
-    seeded = f", seed {seed}" if seed is not None else ""
-    return [f"verify: devices {present}; hypothesis profile {config.stash[PROFILE_KEY]!r}{seeded}"]
+    return [f"verify: devices {present}"]
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -236,10 +263,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 def selected_devices(config: pytest.Config) -> tuple[str, ...]:
     chosen = config.getoption("device") or ["all"]
-    return devices.DEVICES if "all" in chosen else tuple(d for d in devices.DEVICES if d in chosen)
+    every = preflight.DEVICE_NAMES
+    return every if "all" in chosen else tuple(d for d in every if d in chosen)
 
 
 def _device_params(config: pytest.Config) -> list[Any]:
+    from verify import devices
+
     params = []
     for device in selected_devices(config):
         reason = devices.unavailable_reason(device)
@@ -249,6 +279,8 @@ def _device_params(config: pytest.Config) -> list[Any]:
 
 
 def _dtype_params(metafunc: pytest.Metafunc) -> list[Any]:
+    from verify import devices
+
     marker = metafunc.definition.get_closest_marker("dtypes")
     wanted = marker.args if marker else devices.FLOATING_DTYPES
     chosen = metafunc.config.getoption("dtype")
@@ -259,6 +291,10 @@ def _dtype_params(metafunc: pytest.Metafunc) -> list[Any]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     names = metafunc.fixturenames
+    if _SPEC_ARGUMENTS.isdisjoint(names):
+        return
+    from verify import contracts
+
     if "device" in names:
         metafunc.parametrize("device", _device_params(metafunc.config))
     _parametrize_contract_arguments(metafunc)
@@ -294,6 +330,8 @@ def _parametrize_contract_arguments(metafunc: pytest.Metafunc) -> None:
     """Contract arguments not parametrized explicitly: the user's implementation (id
     ``impl``, the others torch's functional form), else the spec's own (``implementations``
     marker), else torch's forms together (ids ``functional`` and ``module``)."""
+    from verify import contracts
+
     own = _own_implementations(metafunc)
     users = metafunc.config.stash[IMPLS_KEY]
     names = [
@@ -330,6 +368,8 @@ def _parametrize_dtype_and_torch_forms(metafunc: pytest.Metafunc, torch_forms: l
     with the arguments it stored, so the same kernel runs whatever the dtype, and BCE-6 proves
     the two forms bitwise equal in every dtype; running every spec's module form in every
     dtype again would repeat that proof at several times its cost."""
+    from verify import contracts
+
     forms = {
         form: pytest.param(*(contracts.get(n).implementation(form) for n in torch_forms), id=form)
         for form in contracts.FORMS
@@ -379,8 +419,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         params = params.params if params else {}
         item.user_properties.append((CLAIMS_KEY, ids))
         item.user_properties.append((DEVICE_KEY, params.get("device", "cpu")))
-        if "dtype" in params:
-            item.user_properties.append((DTYPE_KEY, devices.dtype_name(params["dtype"])))
+        if "dtype" in params:  # a torch dtype: torch is imported
+            from verify.devices import dtype_name
+
+            item.user_properties.append((DTYPE_KEY, dtype_name(params["dtype"])))
 
 
 @pytest.hookimpl(hookwrapper=True)
