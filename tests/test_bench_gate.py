@@ -6,8 +6,9 @@ The benchmarks run on their smoke shapes (a 64-element MSE) and the slowdown pla
 50 ms sleep per call, far beyond what the load of the machine running the tests does to the
 baseline (on 2 cores busy with other sessions: 0.009 ms forward, 0.054 ms forward+backward; the
 10⁶-element MSE this test used before ranged 0.3 to 8 ms under load, which once hid a 200 ms
-sleep behind the 30× threshold): the test checks the pipeline, not the gate's sensitivity. That, at the 10% threshold and on reruns of unchanged code, is shown on synthetic
-samples in ``tests/test_bench_compare.py`` and measured in ``benchmarks/results/``.
+sleep behind the 30× threshold): the test checks the pipeline, not the gate's sensitivity.
+That, at the 10% threshold and on reruns of unchanged code, is shown on synthetic samples in
+``tests/test_bench_compare.py`` and measured in ``benchmarks/results/``.
 """
 
 from __future__ import annotations
