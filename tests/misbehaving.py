@@ -111,13 +111,6 @@ def deterministic(input, target, **params):
     return F.cross_entropy(input, target, **params)
 
 
-def exits_hard(input, target, reduction="mean", **params):
-    """Ends the process without a word when asked for a sum."""
-    if reduction == "sum":
-        os._exit(0)
-    return F.cross_entropy(input, target, reduction=reduction, **params)
-
-
 def declines_features(input, target, reduction="mean"):
     """A correct cross-entropy that takes no weight, ignore_index or label smoothing, and only
     class indices on (N, C)."""
