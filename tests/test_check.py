@@ -201,33 +201,17 @@ def test_assert_conforms():
     )
 
 
-def run_verify(*arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "verify.cli", *arguments],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
-
-
-def test_cli_report_json_and_exit_status(tmp_path):
+def test_cli_report_json_and_exit_status(tmp_path, capsys):
+    """``verify check``'s ``main`` (its return is the process's exit status; a ``verify``
+    process costs seconds of CPU, and tests/test_cli_fast.py runs the command itself), then the
+    reproduction snippet of its JSON report as a script of its own."""
     out = tmp_path / "report.json"
-    done = run_verify(
-        "check",
-        example("kl_batchmean.py:kl_div"),
-        "--contract",
-        "kl_div",
-        "--profile",
-        "dev",
-        "--dtype",
-        "float64",
-        "--no-claims",
-        "--json",
-        str(out),
-    )
-    assert done.returncode == 1, done.stderr
-    assert "deviates" in done.stdout.splitlines()[0]
+    status = cli.main(
+        ["check", example("kl_batchmean.py:kl_div"), "--contract", "kl_div", "--profile", "dev",
+         "--dtype", "float64", "--no-claims", "--json", str(out)]
+    )  # fmt: skip
+    assert status == 1, capsys.readouterr().err
+    assert "deviates" in capsys.readouterr().out.splitlines()[0]
     report = json.loads(out.read_text())
     assert {"target", "contract", "verdict", "checks", "diagnosis"} <= set(report)
     failed = [c for c in report["checks"] if c["status"] == "failed"]
@@ -255,19 +239,12 @@ def test_cli_report_json_and_exit_status(tmp_path):
 )
 def test_cli_usage_errors_are_one_line_exit_2(arguments, message, capsys, monkeypatch):
     # In process (a ``verify`` process costs seconds of CPU): an exception escaping main()
-    # fails the test as it would print a traceback; the command itself is run below.
+    # fails the test as it would print a traceback; tests/test_cli_fast.py runs the command.
     monkeypatch.chdir(ROOT)
     assert cli.main(["check", *arguments]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
-
-
-def test_cli_usage_error_as_a_command():
-    done = run_verify("check", "math:pi", "--contract", "kl_div")
-    assert done.returncode == 2
-    assert "is not callable" in done.stderr and len(done.stderr.strip().splitlines()) == 1
-    assert "Traceback" not in done.stderr
 
 
 def test_cli_lists_contracts(capsys):
