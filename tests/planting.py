@@ -9,12 +9,17 @@ the first failing example, and looks at up to ``BUG_SEARCH_EXAMPLES`` examples e
 10-example ``dev`` profile (a bug that needs, say, a drawn non-uniform weight or a zero in a
 drawn target is then found whatever the seed). The spec as collected, its settings and its
 module are left untouched.
+
+A spec may come bound, as a ``functools.partial``, to the arguments its planted tests share
+(device, dtype, the torch references it compares against); a planted-bug table then names
+per row only the argument that carries the bug.
 """
 
 from __future__ import annotations
 
 import types
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -66,6 +71,8 @@ def spec_failure(spec: Callable[..., Any], **arguments: Any) -> str:
     examples (the profile's count if larger); any other spec runs once. Fails the test if the
     spec passed.
     """
+    if isinstance(spec, partial):
+        return spec_failure(spec.func, **spec.keywords, **arguments)
     search = without_shrinking(
         spec,
         max_examples=max(settings.default.max_examples, BUG_SEARCH_EXAMPLES),
@@ -77,4 +84,6 @@ def spec_failure(spec: Callable[..., Any], **arguments: Any) -> str:
 def accepted(spec: Callable[..., Any], **arguments: Any) -> None:
     """A control: the hypothesis spec passes on 10 derandomized examples (not shrunk: a
     control that fails only needs its first failing example reported)."""
+    if isinstance(spec, partial):
+        return accepted(spec.func, **spec.keywords, **arguments)
     without_shrinking(spec, max_examples=10, derandomize=True, database=None)(**arguments)
