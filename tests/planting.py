@@ -12,7 +12,8 @@ module are left untouched.
 
 A spec may come bound, as a ``functools.partial``, to the arguments its planted tests share
 (device, dtype, the torch references it compares against); a planted-bug table then names
-per row only the argument that carries the bug.
+per row only the arguments that carry the bug (a row's arguments replace bound ones, as in a
+call of the partial).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def spec_failure(spec: Callable[..., Any], **arguments: Any) -> str:
     spec passed.
     """
     if isinstance(spec, partial):
-        return spec_failure(spec.func, **spec.keywords, **arguments)
+        return spec_failure(spec.func, **{**spec.keywords, **arguments})
     search = without_shrinking(
         spec,
         max_examples=max(settings.default.max_examples, BUG_SEARCH_EXAMPLES),
@@ -85,5 +86,5 @@ def accepted(spec: Callable[..., Any], **arguments: Any) -> None:
     """A control: the hypothesis spec passes on 10 derandomized examples (not shrunk: a
     control that fails only needs its first failing example reported)."""
     if isinstance(spec, partial):
-        return accepted(spec.func, **spec.keywords, **arguments)
+        return accepted(spec.func, **{**spec.keywords, **arguments})
     without_shrinking(spec, max_examples=10, derandomize=True, database=None)(**arguments)
