@@ -34,6 +34,11 @@ BUG_SEARCH_EXAMPLES = 100
 NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 
 
+def named(*specs: Callable[..., Any]) -> list[Any]:
+    """``specs`` as pytest parameters, each with its own name as its id."""
+    return [pytest.param(spec, id=spec.__name__) for spec in specs]
+
+
 def without_shrinking(spec: Callable[..., Any], **overrides: Any) -> Callable[..., Any]:
     """A hypothesis ``spec`` as a fresh test: the loaded profile's settings (ci unless told
     otherwise) without the shrink phase, and the settings ``overrides``.
