@@ -87,6 +87,20 @@ def spec_failure(spec: Callable[..., Any], **arguments: Any) -> str:
     return failure_of(search, **arguments)
 
 
+def planted_bug_test(table: dict[str, tuple[Callable[..., Any], dict[str, Any], str]]) -> Any:
+    """The test of a planted-bug ``table``, {id: (spec, arguments, message)}: for every id, the
+    spec fails on the arguments (one of them carries the bug), its failure naming the message.
+    Bind it to a ``test_…`` name in the planted module; pytest collects it from there."""
+
+    @pytest.mark.parametrize("bug", list(table))
+    def test(bug: str) -> None:
+        spec, arguments, message = table[bug]
+        failure = spec_failure(spec, **arguments)
+        assert message in failure, f"failure names no {message!r}: {failure}"
+
+    return test
+
+
 def accepted(spec: Callable[..., Any], **arguments: Any) -> None:
     """A control: the hypothesis spec passes on 10 derandomized examples (not shrunk: a
     control that fails only needs its first failing example reported)."""

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from specs import test_focal_loss as fl_specs
 from tests import planted_focal_loss as planted
-from tests.planting import CPU32, CPU64, spec_failure
+from tests.planting import CPU32, CPU64, planted_bug_test
 from tests.test_oracles import numeric_vjp
 from verify import stand_ins
 from verify.oracles import cross_entropy, focal
@@ -161,10 +161,7 @@ PLANTED_BUGS = {
 }
 
 
-@pytest.mark.parametrize("bug", list(PLANTED_BUGS))
-def test_fl_specs_catch_planted_bug(bug):
-    spec, arguments, message = PLANTED_BUGS[bug]
-    assert message in spec_failure(spec, **arguments)
+test_fl_specs_catch_planted_bug = planted_bug_test(PLANTED_BUGS)
 
 
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0, 3.3])
