@@ -87,6 +87,19 @@ def spec_failure(spec: Callable[..., Any], **arguments: Any) -> str:
     return failure_of(search, **arguments)
 
 
+def planted_by(
+    build: Callable[..., Any],
+    argument: str,
+    rows: dict[str, tuple[Callable[..., Any], dict[str, Any], str]],
+) -> dict[str, tuple[Callable[..., Any], dict[str, Any], str]]:
+    """Planted-bug table rows whose bug the planted builder ``build`` plants: each row
+    {id: (spec, switches, message)} passes ``build(**switches)`` to the spec as ``argument``."""
+    return {
+        bug: (spec, {argument: build(**switches)}, message)
+        for bug, (spec, switches, message) in rows.items()
+    }
+
+
 def planted_bug_test(table: dict[str, tuple[Callable[..., Any], dict[str, Any], str]]) -> Any:
     """The test of a planted-bug ``table``, {id: (spec, arguments, message)}: for every id, the
     spec fails on the arguments (one of them carries the bug), its failure naming the message.

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from specs import test_cross_entropy as ce_specs
 from tests import planted_cross_entropy as planted
 from tests import planted_kl_divergence
-from tests.planting import CPU32, CPU64, planted_bug_test, spec_failure
+from tests.planting import CPU32, CPU64, planted_bug_test, planted_by, spec_failure
 from verify.oracles.reduction import REDUCTIONS
 
 CE1 = partial(
@@ -241,6 +241,7 @@ def test_ce9_accepts_the_manual_cross_entropy(reduction):
 
 CE3 = {**CPU32, "tutorial": ce_specs.tutorial_cross_entropy, "cross_entropy": F.cross_entropy}
 CE3_TUTORIAL = partial(ce_specs.test_ce3_numpy_tutorial_matches_pytorch, **CE3)
+CE3_EXAMPLE = partial(ce_specs.test_ce3_published_example, **CE3)
 CE4_EXAMPLE = partial(
     ce_specs.test_ce4_published_example,
     **CPU64,
@@ -258,7 +259,8 @@ CE8_NOTHING_COUNTED = partial(
 )
 CE9_MEAN = partial(ce_specs.test_ce9_probability_targets, **CPU32, reduction="mean")
 NAIVE_LOGSUMEXP = planted.manual_cross_entropy(naive_logsumexp=True)
-# id: (spec with its shared arguments, the arguments that carry the bug, what the failure names)
+# id: (spec with its shared arguments, the arguments that carry the bug, what the failure names);
+# planted_by: (spec, the switches of planted.manual_cross_entropy that plant the bug, message)
 PLANTED_BUGS = {
     "ce1-log-of-softmax": (
         CE1,
@@ -294,40 +296,46 @@ PLANTED_BUGS = {
         {"cross_entropy": NAIVE_LOGSUMEXP},
         "NumPy tutorial",
     ),
-    "ce3-published-example-a-probability-cross-entropy": (
-        partial(ce_specs.test_ce3_published_example, **CE3),
-        {"cross_entropy": planted.manual_cross_entropy(from_probabilities=True)},
-        "published 0.5239",
-    ),
-    "ce6-smoothing-over-others": (
-        CE6_SMOOTHING,
-        {"cross_entropy": planted.manual_cross_entropy(smoothing_over_others=True)},
-        "CE(label_smoothing=ε)",
-    ),
-    "ce6-smoothing-excludes-target": (
-        CE6_SMOOTHING,
-        {"cross_entropy": planted.manual_cross_entropy(smoothing_excludes_target=True)},
-        "CE(label_smoothing=ε)",
-    ),
-    "ce6-gradcheck-a-detached-smoothing-term": (
-        partial(ce_specs.test_ce6_ce9_gradcheck, **CPU64),
-        {"cross_entropy": planted.manual_cross_entropy(detached_smoothing=True)},
-        "gradient with label smoothing (gradcheck): got Jacobian mismatch",
-    ),
-    "ce8-a-safe-mean-of-nothing": (
-        CE8_NOTHING_COUNTED,
-        {"cross_entropy": planted.manual_cross_entropy(empty_mean_is_zero=True)},
-        "no counted target",
-    ),
-    "ce9-soft-mean-over-elements": (
-        CE9_MEAN,
-        {"cross_entropy": planted.manual_cross_entropy(soft_mean_over_elements=True)},
-        "probability targets, value",
-    ),
-    "ce9-soft-mean-over-batch": (
-        CE9_MEAN,
-        {"cross_entropy": planted.manual_cross_entropy(soft_mean_over_batch=True)},
-        "probability targets, value",
+    **planted_by(
+        planted.manual_cross_entropy,
+        "cross_entropy",
+        {
+            "ce3-published-example-a-probability-cross-entropy": (
+                CE3_EXAMPLE,
+                {"from_probabilities": True},
+                "published 0.5239",
+            ),
+            "ce6-smoothing-over-others": (
+                CE6_SMOOTHING,
+                {"smoothing_over_others": True},
+                "CE(label_smoothing=ε)",
+            ),
+            "ce6-smoothing-excludes-target": (
+                CE6_SMOOTHING,
+                {"smoothing_excludes_target": True},
+                "CE(label_smoothing=ε)",
+            ),
+            "ce6-gradcheck-a-detached-smoothing-term": (
+                partial(ce_specs.test_ce6_ce9_gradcheck, **CPU64),
+                {"detached_smoothing": True},
+                "gradient with label smoothing (gradcheck): got Jacobian mismatch",
+            ),
+            "ce8-a-safe-mean-of-nothing": (
+                CE8_NOTHING_COUNTED,
+                {"empty_mean_is_zero": True},
+                "no counted target",
+            ),
+            "ce9-soft-mean-over-elements": (
+                CE9_MEAN,
+                {"soft_mean_over_elements": True},
+                "probability targets, value",
+            ),
+            "ce9-soft-mean-over-batch": (
+                CE9_MEAN,
+                {"soft_mean_over_batch": True},
+                "probability targets, value",
+            ),
+        },
     ),
 }
 

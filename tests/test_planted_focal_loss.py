@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from specs import test_focal_loss as fl_specs
 from tests import planted_focal_loss as planted
-from tests.planting import CPU32, CPU64, planted_bug_test
+from tests.planting import CPU32, CPU64, planted_bug_test, planted_by
 from tests.test_oracles import numeric_vjp
 from verify import stand_ins
 from verify.oracles import cross_entropy, focal
@@ -84,74 +84,82 @@ def test_fl7_accepts_the_planted_shortcut_without_bugs():
     FL7(pt_shortcut=planted.planted_pt_shortcut(1.0))
 
 
-SIGMOID_FOCAL = planted.planted_sigmoid_focal
-# id: (spec with its shared arguments, the argument that carries the bug, what the failure names)
+# id: (spec with its shared arguments, the switches of the planted builder that plant the bug,
+# what the failure names), by planted builder
 PLANTED_BUGS = {
-    "fl1-alpha-on-negatives": (
-        FL1_DEFINITION,
-        {"sigmoid_focal_loss": SIGMOID_FOCAL(swap_alpha=True)},
+    **planted_by(
+        planted.planted_sigmoid_focal,
         "sigmoid_focal_loss",
-    ),
-    "fl1-gamma-on-pt": (
-        FL1_DEFINITION,
-        {"sigmoid_focal_loss": SIGMOID_FOCAL(gamma_on_pt=True)},
-        "sigmoid_focal_loss",
-    ),
-    "fl1-gamma-zero-alpha-on-negatives": (
-        FL1_GAMMA_ZERO,
-        {"sigmoid_focal_loss": SIGMOID_FOCAL(swap_alpha=True)},
-        "sigmoid_focal_loss(γ = 0)",
-    ),
-    "fl2-shifted-modulating-factor": (
-        FL2_BOUND,
-        {"sigmoid_focal_loss": SIGMOID_FOCAL(shift=1e-6)},
-        "focal loss exceeds α_t·BCE",
-    ),
-    "fl2-ratio-gamma-on-pt": (
-        FL2_RATIO,
-        {"sigmoid_focal_loss": SIGMOID_FOCAL(gamma_on_pt=True)},
-        "FL/BCE",
-    ),
-    "fl3-gamma-on-pt": (
-        FL3_EXAMPLE,
         {
-            "example": "easy",
-            "probability_focal_loss": planted.planted_probability_focal(gamma_on_pt=True),
+            "fl1-alpha-on-negatives": (FL1_DEFINITION, {"swap_alpha": True}, "sigmoid_focal_loss"),
+            "fl1-gamma-on-pt": (FL1_DEFINITION, {"gamma_on_pt": True}, "sigmoid_focal_loss"),
+            "fl1-gamma-zero-alpha-on-negatives": (
+                FL1_GAMMA_ZERO,
+                {"swap_alpha": True},
+                "sigmoid_focal_loss(γ = 0)",
+            ),
+            "fl2-shifted-modulating-factor": (
+                FL2_BOUND,
+                {"shift": 1e-6},
+                "focal loss exceeds α_t·BCE",
+            ),
+            "fl2-ratio-gamma-on-pt": (FL2_RATIO, {"gamma_on_pt": True}, "FL/BCE"),
         },
-        "published 0.0005",
     ),
-    "fl4-reduction-not-forced-to-none": (
-        FL4_SAME_MEAN,
-        {"wrapped_focal_loss": planted.planted_wrapped_focal(force_none=False)},
-        "FocalLoss(BCEWithLogitsLoss) value",
-    ),
-    "fl4-published-example-alpha-on-negatives": (
-        FL4_EXAMPLE,
-        {"wrapped_focal_loss": planted.planted_wrapped_focal(swap_alpha=True)},
-        "published 0.0890",
-    ),
-    "fl5-sign-error-in-log-sigmoid-identity": (
-        FL5_IDENTITY,
-        {"logsigmoid_focal_loss": planted.planted_logsigmoid_focal(sign_slip=True)},
-        "logsigmoid focal loss",
-    ),
-    "fl5-literal-log-of-sigmoid": (
-        FL5_LARGE_LOGITS,
-        {"logsigmoid_focal_loss": planted.planted_logsigmoid_focal(literal_log=True)},
-        "logsigmoid focal loss at large |x|",
-    ),
-    "fl6-mean-over-ignored-positions": (
-        FL6_IGNORED,
-        {"softmax_focal_loss": planted.planted_softmax_focal(mean_over_all=True)},
-        "value",
-    ),
-    "fl6-gamma-on-pt": (
-        FL6_DEFINITION,
+    **planted_by(
+        planted.planted_probability_focal,
+        "probability_focal_loss",
         {
-            "reduction": "none",
-            "softmax_focal_loss": planted.planted_softmax_focal(gamma_on_pt=True),
+            "fl3-gamma-on-pt": (
+                partial(FL3_EXAMPLE, example="easy"),
+                {"gamma_on_pt": True},
+                "published 0.0005",
+            )
         },
-        "softmax focal loss",
+    ),
+    **planted_by(
+        planted.planted_wrapped_focal,
+        "wrapped_focal_loss",
+        {
+            "fl4-reduction-not-forced-to-none": (
+                FL4_SAME_MEAN,
+                {"force_none": False},
+                "FocalLoss(BCEWithLogitsLoss) value",
+            ),
+            "fl4-published-example-alpha-on-negatives": (
+                FL4_EXAMPLE,
+                {"swap_alpha": True},
+                "published 0.0890",
+            ),
+        },
+    ),
+    **planted_by(
+        planted.planted_logsigmoid_focal,
+        "logsigmoid_focal_loss",
+        {
+            "fl5-sign-error-in-log-sigmoid-identity": (
+                FL5_IDENTITY,
+                {"sign_slip": True},
+                "logsigmoid focal loss",
+            ),
+            "fl5-literal-log-of-sigmoid": (
+                FL5_LARGE_LOGITS,
+                {"literal_log": True},
+                "logsigmoid focal loss at large |x|",
+            ),
+        },
+    ),
+    **planted_by(
+        planted.planted_softmax_focal,
+        "softmax_focal_loss",
+        {
+            "fl6-mean-over-ignored-positions": (FL6_IGNORED, {"mean_over_all": True}, "value"),
+            "fl6-gamma-on-pt": (
+                partial(FL6_DEFINITION, reduction="none"),
+                {"gamma_on_pt": True},
+                "softmax focal loss",
+            ),
+        },
     ),
     "fl7-criterion-pos-weight": (
         FL7,
@@ -159,8 +167,6 @@ PLANTED_BUGS = {
         "exp(−BCEWithLogits) value",
     ),
 }
-
-
 test_fl_specs_catch_planted_bug = planted_bug_test(PLANTED_BUGS)
 
 
