@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from specs import test_kl_divergence as kl_specs
 from tests import planted_kl_divergence as planted
 from tests import planted_softmax
-from tests.planting import CPU64, named, planted_bug_test, spec_failure
+from tests.planting import CPU64, named, planted_bug_test, planted_by, spec_failure
 
 KL1 = partial(kl_specs.test_kl1_kl_equals_cross_entropy_minus_entropy, **CPU64)
 
@@ -75,40 +75,47 @@ KL2 = partial(
     log_softmax=F.log_softmax,
     cross_entropy=F.cross_entropy,
 )
-# id: (spec with its shared arguments, the arguments that carry the bug, what the failure names)
+KL3_NOT_SYMMETRIC = partial(kl_specs.test_kl3_kl_is_not_symmetric, **CPU64)
+KL3_NONNEGATIVE = partial(kl_specs.test_kl3_kl_is_nonnegative, **CPU64)
+KL3_TO_ITSELF = partial(kl_specs.test_kl3_kl_of_a_distribution_to_itself_is_zero, **CPU64)
+KL3_POSITIVE = partial(kl_specs.test_kl3_kl_is_positive_when_distributions_differ, **CPU64)
+KL3_FINITE_INPUT = partial(kl_specs.test_kl3_log_input_must_be_finite, **CPU64)
+# id: (spec with its shared arguments, the arguments that carry the bug, what the failure names);
+# planted_by: (spec, the switches of planted.manual_kl_div that plant the bug, message)
 PLANTED_BUGS = {
-    "kl1-swapped-arguments": (KL1, {"kl_div": planted.manual_kl_div(swapped=True)}, "KLDivLoss"),
-    "kl1-no-xlogy": (KL1, {"kl_div": planted.manual_kl_div(no_xlogy=True)}, "KLDivLoss"),
+    **planted_by(
+        planted.manual_kl_div,
+        "kl_div",
+        {
+            "kl1-swapped-arguments": (KL1, {"swapped": True}, "KLDivLoss"),
+            "kl1-no-xlogy": (KL1, {"no_xlogy": True}, "KLDivLoss"),
+            "kl3-swapped": (KL3_NOT_SYMMETRIC, {"swapped": True}, "KL value"),
+            "kl3-negated": (KL3_NONNEGATIVE, {"negated": True}, "KL(P‖Q)"),
+            "kl3-cross-entropy-as-kl": (KL3_TO_ITSELF, {"cross_entropy_only": True}, "KL(P‖P)"),
+            "kl3-zero-safe-input": (KL3_FINITE_INPUT, {"zero_safe": True}, "kl_div"),
+            "kl5-log-target-treated-as-probabilities": (
+                KL5_LOG_TARGET,
+                {"log_target_as_probabilities": True},
+                "log_target=True on log t",
+            ),
+            # If PyTorch made exp(−inf)·(−inf − a) = 0, the pinned NaN spec would say so.
+            "kl5-nan-pin-reports-a-zero-safe-log-target": (
+                KL5_NAN_PIN,
+                {"zero_safe": True},
+                "log_target=True on log t value",
+            ),
+        },
+    ),
     "kl2-batchmean-as-mean": (
         KL2,
         {"kl_div": planted.kl_div_batchmean_as_mean},
         "KLDivLoss(batchmean)",
     ),
     "kl2-zero-target-nan": (KL2, {"kl_div": planted.naive_kl_div}, "KLDivLoss(batchmean)"),
-    "kl3-swapped": (
-        partial(kl_specs.test_kl3_kl_is_not_symmetric, **CPU64),
-        {"kl_div": planted.manual_kl_div(swapped=True)},
-        "KL value",
-    ),
-    "kl3-negated": (
-        partial(kl_specs.test_kl3_kl_is_nonnegative, **CPU64),
-        {"kl_div": planted.manual_kl_div(negated=True)},
-        "KL(P‖Q)",
-    ),
-    "kl3-cross-entropy-as-kl": (
-        partial(kl_specs.test_kl3_kl_of_a_distribution_to_itself_is_zero, **CPU64),
-        {"kl_div": planted.manual_kl_div(cross_entropy_only=True)},
-        "KL(P‖P)",
-    ),
     "kl3-batchmean-as-mean": (
-        partial(kl_specs.test_kl3_kl_is_positive_when_distributions_differ, **CPU64),
+        KL3_POSITIVE,
         {"kl_div": planted.kl_div_batchmean_as_mean},
         "KL(P‖Q) batchmean",
-    ),
-    "kl3-zero-safe-input": (
-        partial(kl_specs.test_kl3_log_input_must_be_finite, **CPU64),
-        {"kl_div": planted.manual_kl_div(zero_safe=True)},
-        "kl_div",
     ),
     # kl_div(softmax(z), t): probabilities where log-probabilities belong.
     "kl4-minimum-kl-fed-probabilities": (
@@ -118,18 +125,5 @@ PLANTED_BUGS = {
         {"log_softmax": planted_softmax.manual_softmax(), "cross_entropy": F.cross_entropy},
         "KL",
     ),
-    "kl5-log-target-treated-as-probabilities": (
-        KL5_LOG_TARGET,
-        {"kl_div": planted.manual_kl_div(log_target_as_probabilities=True)},
-        "log_target=True on log t",
-    ),
-    # If PyTorch made exp(−inf)·(−inf − a) = 0, the pinned NaN spec would say so.
-    "kl5-nan-pin-reports-a-zero-safe-log-target": (
-        KL5_NAN_PIN,
-        {"kl_div": planted.manual_kl_div(zero_safe=True)},
-        "log_target=True on log t value",
-    ),
 }
-
-
 test_kl_specs_catch_planted_bug = planted_bug_test(PLANTED_BUGS)
