@@ -125,7 +125,7 @@ def test_bce3_accepts_the_manual_bce_with_logits_without_bugs():
 
 @pytest.mark.parametrize(
     "bug",
-    [{"pos_weight_on_negative": True}, {"pos_weight_on_both": True}],
+    [{"pos_weight_on": "negative"}, {"pos_weight_on": "both"}],
     ids=["pos-weight-on-negative-term", "pos-weight-on-both-terms"],
 )
 def test_bce3_catches_misplaced_pos_weight(bug):
