@@ -32,6 +32,8 @@ CPU64 = {"device": "cpu", "dtype": torch.float64}
 CPU32 = {"device": "cpu", "dtype": torch.float32}
 BUG_SEARCH_EXAMPLES = 100
 NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+# A planted-bug table: {id: (spec, its arguments, one of them carrying the bug, message)}.
+PlantedBugs = dict[str, tuple[Callable[..., Any], dict[str, Any], str]]
 
 
 def named(*specs: Callable[..., Any]) -> list[Any]:
@@ -87,11 +89,7 @@ def spec_failure(spec: Callable[..., Any], **arguments: Any) -> str:
     return failure_of(search, **arguments)
 
 
-def planted_by(
-    build: Callable[..., Any],
-    argument: str,
-    rows: dict[str, tuple[Callable[..., Any], dict[str, Any], str]],
-) -> dict[str, tuple[Callable[..., Any], dict[str, Any], str]]:
+def planted_by(build: Callable[..., Any], argument: str, rows: PlantedBugs) -> PlantedBugs:
     """Planted-bug table rows whose bug the planted builder ``build`` plants: each row
     {id: (spec, switches, message)} passes ``build(**switches)`` to the spec as ``argument``."""
     return {
@@ -100,7 +98,7 @@ def planted_by(
     }
 
 
-def planted_bug_test(table: dict[str, tuple[Callable[..., Any], dict[str, Any], str]]) -> Any:
+def planted_bug_test(table: PlantedBugs) -> Any:
     """The test of a planted-bug ``table``, {id: (spec, arguments, message)}: for every id, the
     spec fails on the arguments (one of them carries the bug), its failure naming the message.
     Bind it to a ``test_…`` name in the planted module; pytest collects it from there."""

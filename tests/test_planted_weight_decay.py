@@ -13,34 +13,41 @@ from specs import test_weight_decay as wd_specs
 from tests import planted_weight_decay as planted
 from tests.planting import CPU32, CPU64, accepted, planted_bug_test, spec_failure
 
+WD1 = partial(wd_specs.test_wd1_sgd_weight_decay_equals_l2_penalty, **CPU64)
+WD1_PER_STEP = partial(wd_specs.test_wd1_plain_sgd_step_shrinks_then_descends, **CPU64)
+WD2 = partial(wd_specs.test_wd2_adam_weight_decay_equals_l2_penalty, **CPU64)
+WD3 = partial(wd_specs.test_wd3_adamw_is_decoupled_decay_then_adam_step, **CPU64)
+WD3_COUNTEREXAMPLE = partial(wd_specs.test_wd3_adamw_differs_from_adam_with_l2_penalty, **CPU64)
+WD4_ZERO_DECAY = partial(wd_specs.test_wd4_zero_decay_group_is_not_decayed, **CPU64)
+WD4_HALF_PENALTY = partial(
+    wd_specs.test_wd4_half_penalty_on_weights_equals_decay_on_weight_group, **CPU64
+)
+WD4_FULL_PENALTY = partial(wd_specs.test_wd4_full_penalty_equals_twice_the_decay, **CPU64)
+WD4_SAME_DECAY = partial(wd_specs.test_wd4_full_penalty_does_not_match_the_same_decay, **CPU64)
+WD5_PROXIMAL = partial(wd_specs.test_wd5_proximal_step_gives_exact_zeros, **CPU64)
+
 
 @pytest.mark.parametrize("config", list(wd_specs.SGD_CONFIGS))
 def test_wd1_accepts_the_planted_sgd_without_bugs(config):
-    wd_specs.test_wd1_sgd_weight_decay_equals_l2_penalty(
-        **CPU64, config=config, sgd=planted.planted_sgd()
-    )
+    WD1(config=config, sgd=planted.planted_sgd())
 
 
 def test_wd2_accepts_the_planted_adam_without_bugs():
-    accepted(
-        wd_specs.test_wd2_adam_weight_decay_equals_l2_penalty, **CPU64, adam=planted.planted_adam()
-    )
+    accepted(WD2, adam=planted.planted_adam())
 
 
 def test_wd3_accepts_the_planted_adamw_without_bugs():
     adamw = planted.planted_adam(decay="decoupled")
-    accepted(wd_specs.test_wd3_adamw_is_decoupled_decay_then_adam_step, **CPU64, adamw=adamw)
-    wd_specs.test_wd3_adamw_differs_from_adam_with_l2_penalty(**CPU64, adamw=adamw)
+    accepted(WD3, adamw=adamw)
+    WD3_COUNTEREXAMPLE(adamw=adamw)
 
 
 def test_wd4_accepts_the_planted_group_sgd_without_bugs():
     sgd = planted.planted_group_sgd()
-    accepted(wd_specs.test_wd4_zero_decay_group_is_not_decayed, **CPU64, config="momentum", sgd=sgd)
-    accepted(
-        wd_specs.test_wd4_half_penalty_on_weights_equals_decay_on_weight_group, **CPU64, sgd=sgd
-    )
-    accepted(wd_specs.test_wd4_full_penalty_equals_twice_the_decay, **CPU64, sgd=sgd)
-    wd_specs.test_wd4_full_penalty_does_not_match_the_same_decay(**CPU64, sgd=sgd)
+    accepted(WD4_ZERO_DECAY, config="momentum", sgd=sgd)
+    accepted(WD4_HALF_PENALTY, sgd=sgd)
+    accepted(WD4_FULL_PENALTY, sgd=sgd)
+    WD4_SAME_DECAY(sgd=sgd)
 
 
 def test_wd5_accepts_the_hand_written_l1_without_bugs():
@@ -91,26 +98,9 @@ def test_wd5_one_sided_cycle_case_accepts_the_planted_sgd_and_catches_rebinding(
 
 
 def test_wd5_accepts_the_hand_written_soft_threshold():
-    accepted(
-        wd_specs.test_wd5_proximal_step_gives_exact_zeros,
-        **CPU64,
-        soft_threshold=planted.soft_threshold(),
-        sgd=torch.optim.SGD,
-    )
+    accepted(WD5_PROXIMAL, soft_threshold=planted.soft_threshold(), sgd=torch.optim.SGD)
 
 
-WD1 = partial(wd_specs.test_wd1_sgd_weight_decay_equals_l2_penalty, **CPU64)
-WD1_PER_STEP = partial(wd_specs.test_wd1_plain_sgd_step_shrinks_then_descends, **CPU64)
-WD2 = partial(wd_specs.test_wd2_adam_weight_decay_equals_l2_penalty, **CPU64)
-WD3 = partial(wd_specs.test_wd3_adamw_is_decoupled_decay_then_adam_step, **CPU64)
-WD3_COUNTEREXAMPLE = partial(wd_specs.test_wd3_adamw_differs_from_adam_with_l2_penalty, **CPU64)
-WD4_ZERO_DECAY = partial(wd_specs.test_wd4_zero_decay_group_is_not_decayed, **CPU64)
-WD4_HALF_PENALTY = partial(
-    wd_specs.test_wd4_half_penalty_on_weights_equals_decay_on_weight_group, **CPU64
-)
-WD4_FULL_PENALTY = partial(wd_specs.test_wd4_full_penalty_equals_twice_the_decay, **CPU64)
-WD4_SAME_DECAY = partial(wd_specs.test_wd4_full_penalty_does_not_match_the_same_decay, **CPU64)
-WD5_PROXIMAL = partial(wd_specs.test_wd5_proximal_step_gives_exact_zeros, **CPU64)
 GROUP_BLIND = planted.planted_group_sgd(group_blind=True)
 DOUBLED = planted.planted_sgd(decay_factor=2.0)  # adds 2λ·w: no half convention
 DECOUPLED_SGD = planted.planted_sgd(decoupled=True)
