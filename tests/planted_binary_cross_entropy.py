@@ -79,8 +79,7 @@ def manual_bce(
 
 def manual_bce_with_logits(
     *,
-    pos_weight_on_negative: bool = False,
-    pos_weight_on_both: bool = False,
+    pos_weight_on: str = "positive",
     through_sigmoid: bool = False,
     sigmoid_twice: bool = False,
     takes_probabilities: bool = False,
@@ -88,12 +87,12 @@ def manual_bce_with_logits(
 ):
     """BCE on logits, −w·(pw·y·log σ(x) + (1 − y)·log σ(−x)), written with logsigmoid.
 
-    Bugs: ``pos_weight_on_negative`` scales the negative term by pw instead;
-    ``pos_weight_on_both`` uses pw as a plain per-class weight; ``through_sigmoid`` computes
-    BCELoss(sigmoid(x)) (clamped at 100, as BCE-2 shows); ``sigmoid_twice`` applies the
-    sigmoid to the input before the loss (the misuse BCE-9 describes); ``takes_probabilities``
-    treats its input as probabilities, as the refuted claim says it does;
-    ``detects_probabilities`` skips the sigmoid when every input lies in [0, 1] (the
+    ``pos_weight_on`` names the term pw scales. Bugs: ``pos_weight_on="negative"`` scales the
+    negative term instead; ``"both"`` uses pw as a plain per-class weight; ``through_sigmoid``
+    computes BCELoss(sigmoid(x)) (clamped at 100, as BCE-2 shows); ``sigmoid_twice`` applies
+    the sigmoid to the input before the loss (the misuse BCE-9 describes);
+    ``takes_probabilities`` treats its input as probabilities, as the refuted claim says it
+    does; ``detects_probabilities`` skips the sigmoid when every input lies in [0, 1] (the
     auto-detection some metric libraries do on predictions), which makes the claim true.
     """
 
@@ -110,9 +109,9 @@ def manual_bce_with_logits(
             log_p, log_not_p = F.logsigmoid(x), F.logsigmoid(-x)
         pw = torch.ones_like(x) if pos_weight is None else pos_weight.expand_as(x)
         positive, negative = target * log_p, (1 - target) * log_not_p
-        if pos_weight_on_negative:
+        if pos_weight_on == "negative":
             losses = -(positive + pw * negative)
-        elif pos_weight_on_both:
+        elif pos_weight_on == "both":
             losses = -pw * (positive + negative)
         else:
             losses = -(pw * positive + negative)

@@ -9,6 +9,8 @@ the bug's doing.
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -16,15 +18,19 @@ from torch import nn
 
 from specs import test_binary_cross_entropy as bce_specs
 from tests import planted_binary_cross_entropy as planted
-from tests.planting import CPU32, CPU64, spec_failure
+from tests.planting import CPU32, CPU64, planted_bug_test, spec_failure
 
-BCE7 = {**CPU64, "targets": "hard", "reduction": "none", "cross_entropy": F.cross_entropy}
+BCE7 = partial(
+    bce_specs.test_bce7_two_class_cross_entropy_equals_bce_with_logits,
+    **CPU64,
+    targets="hard",
+    reduction="none",
+    cross_entropy=F.cross_entropy,
+)
 
 
 def test_bce7_accepts_the_manual_bce_with_logits_without_bugs():
-    bce_specs.test_bce7_two_class_cross_entropy_equals_bce_with_logits(
-        **BCE7, binary_cross_entropy_with_logits=planted.logsigmoid_bce_with_logits()
-    )
+    BCE7(binary_cross_entropy_with_logits=planted.logsigmoid_bce_with_logits())
 
 
 WITH_LOGITS = F.binary_cross_entropy_with_logits
@@ -119,7 +125,7 @@ def test_bce3_accepts_the_manual_bce_with_logits_without_bugs():
 
 @pytest.mark.parametrize(
     "bug",
-    [{"pos_weight_on_negative": True}, {"pos_weight_on_both": True}],
+    [{"pos_weight_on": "negative"}, {"pos_weight_on": "both"}],
     ids=["pos-weight-on-negative-term", "pos-weight-on-both-terms"],
 )
 def test_bce3_catches_misplaced_pos_weight(bug):
@@ -163,9 +169,11 @@ def test_bce4_outside_catches_tutorial_variants(bug):
     assert "hand-written" in failure
 
 
+BCE5 = partial(bce_specs.test_bce5_published_example, **CPU32)
+
+
 def test_bce5_accepts_the_manual_implementations_without_bugs():
-    bce_specs.test_bce5_published_example(
-        **CPU32,
+    BCE5(
         binary_cross_entropy=planted.manual_bce(),
         binary_cross_entropy_with_logits=planted.manual_bce_with_logits(),
     )
@@ -228,120 +236,102 @@ def test_bce8_catches_a_loss_that_does_not_grow(bug):
     assert "BCELoss" in failure
 
 
+BCE9_SECOND_SIGMOID = partial(
+    bce_specs.test_bce9_probabilities_fed_to_bce_with_logits_get_a_second_sigmoid, **CPU32
+)
+BCE9_COUNTEREXAMPLE = partial(bce_specs.test_bce9_counterexample, **CPU32)
+
+
 def test_bce9_accepts_the_manual_bce_with_logits_without_bugs():
     arguments = {"binary_cross_entropy_with_logits": planted.manual_bce_with_logits()}
-    bce_specs.test_bce9_probabilities_fed_to_bce_with_logits_get_a_second_sigmoid(
-        **CPU32, reduction="mean", binary_cross_entropy=planted.manual_bce(), **arguments
-    )
-    bce_specs.test_bce9_counterexample(**CPU32, **arguments)
+    BCE9_SECOND_SIGMOID(reduction="mean", binary_cross_entropy=planted.manual_bce(), **arguments)
+    BCE9_COUNTEREXAMPLE(**arguments)
 
 
-@pytest.mark.parametrize(
-    ("spec", "arguments", "message"),
-    [
-        pytest.param(
-            bce_specs.test_bce7_two_class_cross_entropy_equals_bce_with_logits,
-            {
-                **BCE7,
-                "binary_cross_entropy_with_logits": planted.logsigmoid_bce_with_logits(
-                    naive_sigmoid=True
-                ),
-            },
-            "BCEWithLogitsLoss",
-            id="bce7-literal-log-of-sigmoid",
-        ),
-        pytest.param(
-            bce_specs.test_bce7_bce_on_probabilities_equals_two_class_nll,
-            {
-                **CPU64,
-                "reduction": "none",
-                "binary_cross_entropy": planted.clamped_bce(1e-7),
-                "nll_loss": F.nll_loss,
-            },
-            "BCELoss",
-            id="bce7-probability-clamp",
-        ),
-        pytest.param(
-            bce_specs.test_bce2_bce_of_sigmoid_equals_bce_with_logits_for_moderate_logits,
-            {
-                **CPU64,
-                "reduction": "mean",
-                "binary_cross_entropy": planted.manual_bce(row_weighted_mean=True),
-                "binary_cross_entropy_with_logits": WITH_LOGITS,
-            },
-            "BCELoss(sigmoid(x)) value",
-            id="bce2-inside-row-weighted-mean",
-        ),
-        pytest.param(
-            bce_specs.test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one,
-            {
-                **CPU64,
-                "binary_cross_entropy": planted.manual_bce(log_clamp=False),
-                "binary_cross_entropy_with_logits": WITH_LOGITS,
-            },
-            "BCELoss(sigmoid(x))",
-            id="bce2-outside-a-missing-log-clamp",
-        ),
-        pytest.param(
-            bce_specs.test_bce4_epsilon_bce_approximates_bce_with_logits_for_moderate_logits,
-            {
-                **CPU64,
-                "reduction": "none",
-                "handwritten": planted.tutorial_variant(eps=1e-7),
-                "binary_cross_entropy_with_logits": WITH_LOGITS,
-            },
-            "hand-written ε-BCE value",
-            id="bce4-inside-a-larger-eps",
-        ),
-        pytest.param(
-            bce_specs.test_bce4_epsilon_bce_is_capped_at_minus_log_eps,
-            {
-                **CPU64,
-                "handwritten": bce_specs.tutorial_bce_with_logits,
-                "binary_cross_entropy_with_logits": planted.manual_bce_with_logits(
-                    through_sigmoid=True
-                ),
-            },
-            "BCEWithLogitsLoss",
-            id="bce4-bce-with-logits-through-sigmoid",
-        ),
-        pytest.param(
-            bce_specs.test_bce5_published_example,
-            {
-                **CPU32,
-                "binary_cross_entropy": F.binary_cross_entropy,
-                "binary_cross_entropy_with_logits": planted.manual_bce_with_logits(
-                    sigmoid_twice=True
-                ),
-            },
-            "published 0.0184",
-            id="bce5-sigmoid-applied-twice",
-        ),
-        pytest.param(
-            bce_specs.test_bce9_probabilities_fed_to_bce_with_logits_get_a_second_sigmoid,
-            {
-                **CPU32,
-                "reduction": "sum",
-                "binary_cross_entropy": F.binary_cross_entropy,
-                "binary_cross_entropy_with_logits": planted.manual_bce_with_logits(
-                    takes_probabilities=True
-                ),
-            },
-            "BCEWithLogitsLoss(σ(x))",
-            id="bce9-a-with-logits-loss-that-takes-probabilities",
-        ),
-        pytest.param(
-            bce_specs.test_bce9_counterexample,
-            {
-                **CPU32,
-                "binary_cross_entropy_with_logits": planted.manual_bce_with_logits(
-                    detects_probabilities=True
-                ),
-            },
-            "BCEWithLogitsLoss(σ(x))",
-            id="bce9-counterexample-a-loss-that-detects-probabilities",
-        ),
-    ],
+WITH_LOGITS_BUG = planted.manual_bce_with_logits
+BCE2_MODERATE = partial(
+    bce_specs.test_bce2_bce_of_sigmoid_equals_bce_with_logits_for_moderate_logits,
+    **CPU64,
+    reduction="mean",
+    binary_cross_entropy_with_logits=WITH_LOGITS,
 )
-def test_bce_specs_catch_planted_bug(spec, arguments, message):
-    assert message in spec_failure(spec, **arguments)
+BCE4_MODERATE = partial(
+    bce_specs.test_bce4_epsilon_bce_approximates_bce_with_logits_for_moderate_logits,
+    **CPU64,
+    reduction="none",
+    binary_cross_entropy_with_logits=WITH_LOGITS,
+)
+# id: (spec with its shared arguments, the arguments that carry the bug, what the failure names)
+PLANTED_BUGS = {
+    "bce7-literal-log-of-sigmoid": (
+        BCE7,
+        {
+            "binary_cross_entropy_with_logits": planted.logsigmoid_bce_with_logits(
+                naive_sigmoid=True
+            )
+        },
+        "BCEWithLogitsLoss",
+    ),
+    "bce7-probability-clamp": (
+        partial(bce_specs.test_bce7_bce_on_probabilities_equals_two_class_nll, **CPU64),
+        {
+            "reduction": "none",
+            "binary_cross_entropy": planted.clamped_bce(1e-7),
+            "nll_loss": F.nll_loss,
+        },
+        "BCELoss",
+    ),
+    "bce2-inside-row-weighted-mean": (
+        BCE2_MODERATE,
+        {"binary_cross_entropy": planted.manual_bce(row_weighted_mean=True)},
+        "BCELoss(sigmoid(x)) value",
+    ),
+    "bce2-outside-a-missing-log-clamp": (
+        partial(
+            bce_specs.test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one, **CPU64
+        ),
+        {
+            "binary_cross_entropy": planted.manual_bce(log_clamp=False),
+            "binary_cross_entropy_with_logits": WITH_LOGITS,
+        },
+        "BCELoss(sigmoid(x))",
+    ),
+    "bce4-inside-a-larger-eps": (
+        BCE4_MODERATE,
+        {"handwritten": planted.tutorial_variant(eps=1e-7)},
+        "hand-written ε-BCE value",
+    ),
+    "bce4-bce-with-logits-through-sigmoid": (
+        partial(bce_specs.test_bce4_epsilon_bce_is_capped_at_minus_log_eps, **CPU64),
+        {
+            "handwritten": bce_specs.tutorial_bce_with_logits,
+            "binary_cross_entropy_with_logits": WITH_LOGITS_BUG(through_sigmoid=True),
+        },
+        "BCEWithLogitsLoss",
+    ),
+    "bce5-sigmoid-applied-twice": (
+        BCE5,
+        {
+            "binary_cross_entropy": F.binary_cross_entropy,
+            "binary_cross_entropy_with_logits": WITH_LOGITS_BUG(sigmoid_twice=True),
+        },
+        "published 0.0184",
+    ),
+    "bce9-a-with-logits-loss-that-takes-probabilities": (
+        BCE9_SECOND_SIGMOID,
+        {
+            "reduction": "sum",
+            "binary_cross_entropy": F.binary_cross_entropy,
+            "binary_cross_entropy_with_logits": WITH_LOGITS_BUG(takes_probabilities=True),
+        },
+        "BCEWithLogitsLoss(σ(x))",
+    ),
+    "bce9-counterexample-a-loss-that-detects-probabilities": (
+        BCE9_COUNTEREXAMPLE,
+        {"binary_cross_entropy_with_logits": WITH_LOGITS_BUG(detects_probabilities=True)},
+        "BCEWithLogitsLoss(σ(x))",
+    ),
+}
+
+
+test_bce_specs_catch_planted_bug = planted_bug_test(PLANTED_BUGS)

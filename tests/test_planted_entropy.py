@@ -10,17 +10,15 @@ from scipy import stats
 
 from specs import test_entropy as ent_specs
 from tests import planted_entropy as planted
-from tests.planting import CPU64, spec_failure
+from tests.planting import CPU64, named, spec_failure
 from verify.oracles import entropy as ent
 
-ENT1_PROBABILITY_SPECS = [
-    ent_specs.test_ent1_one_hot_has_zero_entropy_and_uniform_has_log_k,
-    ent_specs.test_ent1_entropy_lies_between_zero_and_log_k,
-    ent_specs.test_ent1_mixing_toward_uniform_increases_entropy,
-]
+ONE_HOT_AND_UNIFORM = ent_specs.test_ent1_one_hot_has_zero_entropy_and_uniform_has_log_k
+BOUNDS = ent_specs.test_ent1_entropy_lies_between_zero_and_log_k
+MIXING = ent_specs.test_ent1_mixing_toward_uniform_increases_entropy
 
 
-@pytest.mark.parametrize("spec", ENT1_PROBABILITY_SPECS, ids=lambda spec: spec.__name__)
+@pytest.mark.parametrize("spec", named(ONE_HOT_AND_UNIFORM, BOUNDS, MIXING))
 def test_ent1_accepts_the_manual_entropy(spec):
     spec(**CPU64, entropy=planted.manual_entropy())
 
@@ -34,10 +32,10 @@ def test_ent1_logits_accepts_the_manual_entropy():
 @pytest.mark.parametrize(
     ("spec", "entropy", "message"),
     [
-        (ENT1_PROBABILITY_SPECS[0], planted.manual_entropy(no_xlogy=True), "H(one-hot)"),
-        (ENT1_PROBABILITY_SPECS[0], planted.manual_entropy(base2=True), "H(uniform)"),
-        (ENT1_PROBABILITY_SPECS[1], planted.manual_entropy(base2=True), "H(p)"),
-        (ENT1_PROBABILITY_SPECS[2], planted.manual_entropy(uniform_cross_entropy=True), "H along"),
+        (ONE_HOT_AND_UNIFORM, planted.manual_entropy(no_xlogy=True), "H(one-hot)"),
+        (ONE_HOT_AND_UNIFORM, planted.manual_entropy(base2=True), "H(uniform)"),
+        (BOUNDS, planted.manual_entropy(base2=True), "H(p)"),
+        (MIXING, planted.manual_entropy(uniform_cross_entropy=True), "H along"),
         (
             ent_specs.test_ent1_entropy_of_logits_values_and_gradients,
             planted.manual_logit_entropy(log_of_softmax=True),

@@ -4,202 +4,170 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import mpmath as mp
 import numpy as np
 import pytest
-import torch
 import torch.nn.functional as F
 
 from specs import test_focal_loss as fl_specs
 from tests import planted_focal_loss as planted
-from tests.planting import CPU32, CPU64, spec_failure
+from tests.planting import CPU32, CPU64, planted_bug_test, planted_by
 from tests.test_oracles import numeric_vjp
 from verify import stand_ins
 from verify.oracles import cross_entropy, focal
 
 FL1 = {**CPU64, "reduction": "none"}
+WITH_LOGITS = {"binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits}
+FL1_DEFINITION = partial(fl_specs.test_fl1_sigmoid_focal_loss_matches_definition, **FL1)
+FL1_GAMMA_ZERO = partial(fl_specs.test_fl1_gamma_zero_is_alpha_weighted_bce, **FL1, **WITH_LOGITS)
+FL2_BOUND = partial(
+    fl_specs.test_fl2_focal_never_exceeds_alpha_weighted_bce,
+    **CPU64,
+    **WITH_LOGITS,
+    reduction="none",
+)
+FL2_RATIO = partial(fl_specs.test_fl2_ratio_to_bce_is_the_modulating_factor, **CPU64, **WITH_LOGITS)
+FL3_EXAMPLE = partial(
+    fl_specs.test_fl3_published_example, **CPU64, binary_cross_entropy=F.binary_cross_entropy
+)
+FL3_DEFINITION = partial(
+    fl_specs.test_fl3_probability_focal_loss_matches_definition, **CPU64, reduction="none"
+)
+FL4 = {**CPU64, "sigmoid_focal_loss": stand_ins.torchvision_sigmoid_focal_loss}
+FL4_EXAMPLE = partial(fl_specs.test_fl4_published_example, **FL4)
+FL4_SAME_MEAN = partial(
+    fl_specs.test_fl4_wrapped_bce_focal_equals_sigmoid_focal_loss, **FL4, reduction="mean"
+)
+FL5_IDENTITY = partial(
+    fl_specs.test_fl5_logsigmoid_form_equals_sigmoid_form_without_alpha,
+    **FL1,
+    sigmoid_focal_loss=stand_ins.torchvision_sigmoid_focal_loss,
+)
+FL5_LARGE_LOGITS = partial(
+    fl_specs.test_fl5_logsigmoid_form_is_finite_and_accurate_for_large_logits, **CPU32
+)
+FL6_DEFINITION = partial(fl_specs.test_fl6_softmax_focal_loss_matches_definition, **CPU64)
+FL6_IGNORED = partial(fl_specs.test_fl6_ignored_positions_contribute_nothing, **CPU64)
+FL7 = partial(fl_specs.test_fl7_shortcut_equals_explicit_pt_for_hard_labels, **CPU64)
 
 
-def test_fl1_accepts_the_planted_sigmoid_focal_without_bugs():
-    fl_specs.test_fl1_sigmoid_focal_loss_matches_definition(
-        **FL1, sigmoid_focal_loss=planted.planted_sigmoid_focal()
-    )
-    fl_specs.test_fl1_gamma_zero_is_alpha_weighted_bce(
-        **FL1,
-        sigmoid_focal_loss=planted.planted_sigmoid_focal(),
-        binary_cross_entropy_with_logits=F.binary_cross_entropy_with_logits,
-    )
-
-
-FL2 = {**CPU64, "binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits}
-
-
-def test_fl2_accepts_the_planted_sigmoid_focal_without_bugs():
-    fl_specs.test_fl2_focal_never_exceeds_alpha_weighted_bce(
-        **FL2, reduction="none", sigmoid_focal_loss=planted.planted_sigmoid_focal()
-    )
-    fl_specs.test_fl2_ratio_to_bce_is_the_modulating_factor(
-        **FL2, sigmoid_focal_loss=planted.planted_sigmoid_focal()
-    )
+def test_fl1_fl2_accept_the_planted_sigmoid_focal_without_bugs():
+    for spec in (FL1_DEFINITION, FL1_GAMMA_ZERO, FL2_BOUND, FL2_RATIO):
+        spec(sigmoid_focal_loss=planted.planted_sigmoid_focal())
 
 
 def test_fl3_accepts_the_planted_probability_focal_without_bugs():
     for example in fl_specs.EXAMPLE_FL3:
-        fl_specs.test_fl3_published_example(
-            **CPU64,
-            example=example,
-            probability_focal_loss=planted.planted_probability_focal(),
-            binary_cross_entropy=F.binary_cross_entropy,
-        )
-    fl_specs.test_fl3_probability_focal_loss_matches_definition(
-        **CPU64, reduction="none", probability_focal_loss=planted.planted_probability_focal()
-    )
-
-
-FL4 = {**CPU64, "sigmoid_focal_loss": stand_ins.torchvision_sigmoid_focal_loss}
+        FL3_EXAMPLE(example=example, probability_focal_loss=planted.planted_probability_focal())
+    FL3_DEFINITION(probability_focal_loss=planted.planted_probability_focal())
 
 
 def test_fl4_accepts_the_planted_wrapper_without_bugs():
-    fl_specs.test_fl4_published_example(**FL4, wrapped_focal_loss=planted.planted_wrapped_focal())
-    fl_specs.test_fl4_wrapped_bce_focal_equals_sigmoid_focal_loss(
-        **FL4, reduction="mean", wrapped_focal_loss=planted.planted_wrapped_focal()
-    )
-
-
-FL5 = {**CPU64, "reduction": "none", "sigmoid_focal_loss": stand_ins.torchvision_sigmoid_focal_loss}
+    for spec in (FL4_EXAMPLE, FL4_SAME_MEAN):
+        spec(wrapped_focal_loss=planted.planted_wrapped_focal())
 
 
 def test_fl5_accepts_the_planted_logsigmoid_focal_without_bugs():
-    fl_specs.test_fl5_logsigmoid_form_equals_sigmoid_form_without_alpha(
-        **FL5, logsigmoid_focal_loss=planted.planted_logsigmoid_focal()
-    )
-    fl_specs.test_fl5_logsigmoid_form_is_finite_and_accurate_for_large_logits(
-        device="cpu", dtype=torch.float32, logsigmoid_focal_loss=planted.planted_logsigmoid_focal()
-    )
+    for spec in (FL5_IDENTITY, FL5_LARGE_LOGITS):
+        spec(logsigmoid_focal_loss=planted.planted_logsigmoid_focal())
 
 
 def test_fl6_accepts_the_planted_softmax_focal_without_bugs():
     for reduction in ("none", "mean"):
-        fl_specs.test_fl6_softmax_focal_loss_matches_definition(
-            **CPU64, reduction=reduction, softmax_focal_loss=planted.planted_softmax_focal()
-        )
-    fl_specs.test_fl6_ignored_positions_contribute_nothing(
-        **CPU64, softmax_focal_loss=planted.planted_softmax_focal()
-    )
+        FL6_DEFINITION(reduction=reduction, softmax_focal_loss=planted.planted_softmax_focal())
+    FL6_IGNORED(softmax_focal_loss=planted.planted_softmax_focal())
 
 
 def test_fl7_accepts_the_planted_shortcut_without_bugs():
-    fl_specs.test_fl7_shortcut_equals_explicit_pt_for_hard_labels(
-        **CPU64, pt_shortcut=planted.planted_pt_shortcut(1.0)
-    )
+    FL7(pt_shortcut=planted.planted_pt_shortcut(1.0))
 
 
-@pytest.mark.parametrize(
-    ("spec", "arguments", "message"),
-    [
-        pytest.param(
-            fl_specs.test_fl1_sigmoid_focal_loss_matches_definition,
-            {**FL1, "sigmoid_focal_loss": planted.planted_sigmoid_focal(swap_alpha=True)},
-            "sigmoid_focal_loss",
-            id="fl1-alpha-on-negatives",
-        ),
-        pytest.param(
-            fl_specs.test_fl1_sigmoid_focal_loss_matches_definition,
-            {**FL1, "sigmoid_focal_loss": planted.planted_sigmoid_focal(gamma_on_pt=True)},
-            "sigmoid_focal_loss",
-            id="fl1-gamma-on-pt",
-        ),
-        pytest.param(
-            fl_specs.test_fl1_gamma_zero_is_alpha_weighted_bce,
-            {
-                **FL1,
-                "sigmoid_focal_loss": planted.planted_sigmoid_focal(swap_alpha=True),
-                "binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits,
-            },
-            "sigmoid_focal_loss(γ = 0)",
-            id="fl1-gamma-zero-alpha-on-negatives",
-        ),
-        pytest.param(
-            fl_specs.test_fl2_focal_never_exceeds_alpha_weighted_bce,
-            {
-                **FL2,
-                "reduction": "none",
-                "sigmoid_focal_loss": planted.planted_sigmoid_focal(shift=1e-6),
-            },
-            "focal loss exceeds α_t·BCE",
-            id="fl2-shifted-modulating-factor",
-        ),
-        pytest.param(
-            fl_specs.test_fl2_ratio_to_bce_is_the_modulating_factor,
-            {**FL2, "sigmoid_focal_loss": planted.planted_sigmoid_focal(gamma_on_pt=True)},
-            "FL/BCE",
-            id="fl2-ratio-gamma-on-pt",
-        ),
-        pytest.param(
-            fl_specs.test_fl3_published_example,
-            {
-                **CPU64,
-                "example": "easy",
-                "probability_focal_loss": planted.planted_probability_focal(gamma_on_pt=True),
-                "binary_cross_entropy": F.binary_cross_entropy,
-            },
-            "published 0.0005",
-            id="fl3-gamma-on-pt",
-        ),
-        pytest.param(
-            fl_specs.test_fl4_wrapped_bce_focal_equals_sigmoid_focal_loss,
-            {
-                **FL4,
-                "reduction": "mean",
-                "wrapped_focal_loss": planted.planted_wrapped_focal(force_none=False),
-            },
-            "FocalLoss(BCEWithLogitsLoss) value",
-            id="fl4-reduction-not-forced-to-none",
-        ),
-        pytest.param(
-            fl_specs.test_fl4_published_example,
-            {**FL4, "wrapped_focal_loss": planted.planted_wrapped_focal(swap_alpha=True)},
-            "published 0.0890",
-            id="fl4-published-example-alpha-on-negatives",
-        ),
-        pytest.param(
-            fl_specs.test_fl5_logsigmoid_form_equals_sigmoid_form_without_alpha,
-            {**FL5, "logsigmoid_focal_loss": planted.planted_logsigmoid_focal(sign_slip=True)},
-            "logsigmoid focal loss",
-            id="fl5-sign-error-in-log-sigmoid-identity",
-        ),
-        pytest.param(
-            fl_specs.test_fl5_logsigmoid_form_is_finite_and_accurate_for_large_logits,
-            {**CPU32, "logsigmoid_focal_loss": planted.planted_logsigmoid_focal(literal_log=True)},
-            "logsigmoid focal loss at large |x|",
-            id="fl5-literal-log-of-sigmoid",
-        ),
-        pytest.param(
-            fl_specs.test_fl6_ignored_positions_contribute_nothing,
-            {**CPU64, "softmax_focal_loss": planted.planted_softmax_focal(mean_over_all=True)},
-            "value",
-            id="fl6-mean-over-ignored-positions",
-        ),
-        pytest.param(
-            fl_specs.test_fl6_softmax_focal_loss_matches_definition,
-            {
-                **CPU64,
-                "reduction": "none",
-                "softmax_focal_loss": planted.planted_softmax_focal(gamma_on_pt=True),
-            },
-            "softmax focal loss",
-            id="fl6-gamma-on-pt",
-        ),
-        pytest.param(
-            fl_specs.test_fl7_shortcut_equals_explicit_pt_for_hard_labels,
-            {**CPU64, "pt_shortcut": planted.planted_pt_shortcut(2.0)},
-            "exp(−BCEWithLogits) value",
-            id="fl7-criterion-pos-weight",
-        ),
-    ],
-)
-def test_fl_specs_catch_planted_bug(spec, arguments, message):
-    assert message in spec_failure(spec, **arguments)
+# id: (spec with its shared arguments, the switches of the planted builder that plant the bug,
+# what the failure names), by planted builder
+PLANTED_BUGS = {
+    **planted_by(
+        planted.planted_sigmoid_focal,
+        "sigmoid_focal_loss",
+        {
+            "fl1-alpha-on-negatives": (FL1_DEFINITION, {"swap_alpha": True}, "sigmoid_focal_loss"),
+            "fl1-gamma-on-pt": (FL1_DEFINITION, {"gamma_on_pt": True}, "sigmoid_focal_loss"),
+            "fl1-gamma-zero-alpha-on-negatives": (
+                FL1_GAMMA_ZERO,
+                {"swap_alpha": True},
+                "sigmoid_focal_loss(γ = 0)",
+            ),
+            "fl2-shifted-modulating-factor": (
+                FL2_BOUND,
+                {"shift": 1e-6},
+                "focal loss exceeds α_t·BCE",
+            ),
+            "fl2-ratio-gamma-on-pt": (FL2_RATIO, {"gamma_on_pt": True}, "FL/BCE"),
+        },
+    ),
+    **planted_by(
+        planted.planted_probability_focal,
+        "probability_focal_loss",
+        {
+            "fl3-gamma-on-pt": (
+                partial(FL3_EXAMPLE, example="easy"),
+                {"gamma_on_pt": True},
+                "published 0.0005",
+            )
+        },
+    ),
+    **planted_by(
+        planted.planted_wrapped_focal,
+        "wrapped_focal_loss",
+        {
+            "fl4-reduction-not-forced-to-none": (
+                FL4_SAME_MEAN,
+                {"force_none": False},
+                "FocalLoss(BCEWithLogitsLoss) value",
+            ),
+            "fl4-published-example-alpha-on-negatives": (
+                FL4_EXAMPLE,
+                {"swap_alpha": True},
+                "published 0.0890",
+            ),
+        },
+    ),
+    **planted_by(
+        planted.planted_logsigmoid_focal,
+        "logsigmoid_focal_loss",
+        {
+            "fl5-sign-error-in-log-sigmoid-identity": (
+                FL5_IDENTITY,
+                {"sign_slip": True},
+                "logsigmoid focal loss",
+            ),
+            "fl5-literal-log-of-sigmoid": (
+                FL5_LARGE_LOGITS,
+                {"literal_log": True},
+                "logsigmoid focal loss at large |x|",
+            ),
+        },
+    ),
+    **planted_by(
+        planted.planted_softmax_focal,
+        "softmax_focal_loss",
+        {
+            "fl6-mean-over-ignored-positions": (FL6_IGNORED, {"mean_over_all": True}, "value"),
+            "fl6-gamma-on-pt": (
+                partial(FL6_DEFINITION, reduction="none"),
+                {"gamma_on_pt": True},
+                "softmax focal loss",
+            ),
+        },
+    ),
+    "fl7-criterion-pos-weight": (
+        FL7,
+        {"pt_shortcut": planted.planted_pt_shortcut(2.0)},
+        "exp(−BCEWithLogits) value",
+    ),
+}
+test_fl_specs_catch_planted_bug = planted_bug_test(PLANTED_BUGS)
 
 
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0, 3.3])

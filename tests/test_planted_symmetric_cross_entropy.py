@@ -5,12 +5,13 @@ the bug off (``tests.planting``).
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
-import pytest
 
 from specs import test_symmetric_cross_entropy as sce_specs
 from tests import planted_symmetric_cross_entropy as planted
-from tests.planting import CPU32, CPU64, spec_failure
+from tests.planting import CPU32, CPU64, planted_bug_test
 from tests.test_oracles import numeric_vjp
 from verify.oracles import focal, symmetric
 
@@ -34,47 +35,40 @@ def test_sce2_accepts_the_planted_rce_and_sce_without_bugs():
     )
 
 
-SCE1_PUBLISHED = sce_specs.test_sce1_published_ratios_in_float32
-SCE1_DEFINITION = sce_specs.test_sce1_ce_and_rce_match_definition
-
-
-@pytest.mark.parametrize(
-    ("spec", "arguments", "message"),
-    [
-        *(
-            pytest.param(
-                SCE1_PUBLISHED,
-                {**CPU32, "example": "clean label", "binary_ce": planted.planted_binary_ce(clamp)},
-                "clean label rce/ce",
-                id=f"sce1-published-one-sided-clamp-{clamp}",
-            )
-            for clamp in ("prediction", "label")
-        ),
-        *(
-            pytest.param(
-                SCE1_DEFINITION,
-                {**CPU64, "reduction": "none", "binary_ce": planted.planted_binary_ce(clamp)},
-                "ce(",
-                id=f"sce1-definition-one-sided-clamp-{clamp}",
-            )
-            for clamp in ("prediction", "label")
-        ),
-        pytest.param(
-            sce_specs.test_sce2_rce_is_scaled_complement_of_target_probability,
-            {**CPU64, "reduction": "none", "rce": planted.planted_rce(clamp_prediction=True)},
-            "RCE value",
-            id="sce2-clamp-on-the-prediction",
-        ),
-        pytest.param(
-            sce_specs.test_sce2_sce_is_weighted_sum_of_ce_and_rce,
-            {**CPU64, "reduction": "none", "sce": planted.planted_sce(rce_batch_mean=True)},
-            "SCE",
-            id="sce2-batch-mean-rce",
-        ),
-    ],
-)
-def test_sce_specs_catch_planted_bug(spec, arguments, message):
-    assert message in spec_failure(spec, **arguments)
+# A clamp on one side only of ce(a, b), planted in both SCE-1 specs.
+SCE1_ONE_SIDED_CLAMP = {
+    "published": (
+        partial(sce_specs.test_sce1_published_ratios_in_float32, **CPU32, example="clean label"),
+        "clean label rce/ce",
+    ),
+    "definition": (
+        partial(sce_specs.test_sce1_ce_and_rce_match_definition, **CPU64, reduction="none"),
+        "ce(",
+    ),
+}
+# id: (spec with its shared arguments, the arguments that carry the bug, what the failure names)
+PLANTED_BUGS = {
+    **{
+        f"sce1-{form}-one-sided-clamp-{clamp}": (
+            spec,
+            {"binary_ce": planted.planted_binary_ce(clamp)},
+            message,
+        )
+        for form, (spec, message) in SCE1_ONE_SIDED_CLAMP.items()
+        for clamp in ("prediction", "label")
+    },
+    "sce2-clamp-on-the-prediction": (
+        partial(sce_specs.test_sce2_rce_is_scaled_complement_of_target_probability, **CPU64),
+        {"reduction": "none", "rce": planted.planted_rce(clamp_prediction=True)},
+        "RCE value",
+    ),
+    "sce2-batch-mean-rce": (
+        partial(sce_specs.test_sce2_sce_is_weighted_sum_of_ce_and_rce, **CPU64),
+        {"reduction": "none", "sce": planted.planted_sce(rce_batch_mean=True)},
+        "SCE",
+    ),
+}
+test_sce_specs_catch_planted_bug = planted_bug_test(PLANTED_BUGS)
 
 
 def test_pt_and_symmetric_oracle_vjps_match_finite_differences():
