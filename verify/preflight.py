@@ -2,7 +2,8 @@
 
 A usage error (exit 2, one line) must come within a second or two, not after torch, SciPy and
 minutes of checks have run: output paths are checked for a writable folder, a named device
-for being present, contract and feature names against ``verify.listing``.
+for being present, contract and feature names against ``verify.listing``. The commands'
+``--json``/``--markdown`` output options are declared here too (``add_output_options``).
 """
 
 from __future__ import annotations
