@@ -261,8 +261,7 @@ def _claims_arguments(claims: argparse.ArgumentParser) -> None:
         default=profiles.DEFAULT_PROFILE,
         help="hypothesis profile (default: %(default)s)",
     )
-    claims.add_argument("--json", metavar="PATH", help="also write the table as JSON")
-    claims.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
+    preflight.add_output_options(claims, "table", "json", "markdown")
     claims.add_argument(
         "--workers",
         default="auto",
@@ -313,8 +312,7 @@ def _check_arguments(check: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="longest one call of the implementation may take (default: 120)",
     )
-    check.add_argument("--json", metavar="PATH", help="also write the report as JSON")
-    check.add_argument("--markdown", metavar="PATH", help="also write the report as Markdown")
+    preflight.add_output_options(check, "report", "json", "markdown")
     check.add_argument("-v", "--verbose", action="store_true", help="list passed checks too")
     check.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     check.set_defaults(run=run_check, validate=validate_check)

@@ -2,11 +2,13 @@
 
 A usage error (exit 2, one line) must come within a second or two, not after torch, SciPy and
 minutes of checks have run: output paths are checked for a writable folder, a named device
-for being present, contract and feature names against ``verify.listing``.
+for being present, contract and feature names against ``verify.listing``. The commands'
+``--json``/``--markdown`` output options are declared here too (``add_output_options``).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Iterable
@@ -18,6 +20,8 @@ from verify import listing
 # (tests/test_cli_fast.py checks that they agree).
 DEVICE_NAMES = ("cpu", "cuda")
 DTYPE_NAMES = ("float64", "float32", "float16", "bfloat16")
+# The report formats a command can also write, by option name: how its help spells them.
+OUTPUT_FORMATS = {"json": "JSON", "markdown": "Markdown"}
 # Device files present wherever an NVIDIA (or, for ROCm builds, an AMD) GPU driver is loaded.
 _GPU_DRIVER_FILES = ("/dev/nvidiactl", "/proc/driver/nvidia", "/dev/kfd")
 
@@ -45,6 +49,14 @@ def output_paths(options: Iterable[tuple[str, str | None]]) -> None:
     """``output_path`` for each (option, path) pair."""
     for option, path in options:
         output_path(option, path)
+
+
+def add_output_options(parser: argparse.ArgumentParser, what: str, *formats: str) -> None:
+    """``--json PATH`` and/or ``--markdown PATH`` (``formats``, in that order): "also write the
+    ``what`` as JSON / Markdown" (``output_paths`` checks them)."""
+    for name in formats:
+        shown = OUTPUT_FORMATS[name]
+        parser.add_argument(f"--{name}", metavar="PATH", help=f"also write the {what} as {shown}")
 
 
 def readable_file(option: str, path: str | None) -> None:

@@ -53,6 +53,7 @@ from typing import Literal, NoReturn
 
 from verify.benchmarking.bench_table import format_seconds
 from verify.benchmarking.records import BenchRecord, BenchRun, load_run
+from verify.preflight import add_output_options
 
 PROG = "verify bench-compare"
 DEFAULT_THRESHOLD = 0.10
@@ -459,7 +460,7 @@ def add_comparison_arguments(parser: argparse.ArgumentParser) -> None:
         default="none",
         help="'copy': compare times as multiples of the same-run copy time (default: none)",
     )
-    parser.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
+    add_output_options(parser, "table", "markdown")
 
 
 def build_parser() -> argparse.ArgumentParser:

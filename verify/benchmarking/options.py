@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from verify.preflight import DEVICE_NAMES
+from verify.preflight import DEVICE_NAMES, add_output_options
 
 MODES: tuple[str, ...] = ("forward", "forward+backward")
 DTYPES = ("float32", "bfloat16", "float16")
@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--smoke", action="store_true", help="tiny shapes: checks it runs")
     parser.add_argument("--no-check", action="store_true", help="skip the conformance check")
     parser.add_argument("--json", metavar="PATH", help="write pytest-benchmark JSON")
-    parser.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
+    add_output_options(parser, "table", "markdown")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(run=_run)
     return parser

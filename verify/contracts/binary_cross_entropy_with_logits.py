@@ -75,10 +75,8 @@ CONTRACT = contract.torch_contract(
     input_kinds=("logits, any shape",),
     conformance=CONFORMANCE,
     form_cases=form_cases,
-    benchmark_cases=w.cases(
+    benchmark_cases=binary.logit_benchmark_cases(
         "binary_cross_entropy_with_logits",
-        (w.DETECTION, w.SEGMENTATION),
-        w.logits_and_binary_targets,
         "pos_weight",
         param_factory=lambda shape, dtype: {"pos_weight": w.pos_weight(shape, dtype)},
     ),

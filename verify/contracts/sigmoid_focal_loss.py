@@ -8,7 +8,6 @@ import torch
 from hypothesis import strategies as st
 
 from verify import strategies as vs
-from verify.benchmarking import workloads as w
 from verify.contracts import contract
 from verify.contracts.families import binary
 from verify.contracts.families import reduction as reductions
@@ -113,10 +112,8 @@ CONTRACT = contract.Contract(
     implementations=(),
     without_torch_form="torch has none; torchvision.ops.sigmoid_focal_loss is one to check",
     conformance=CONFORMANCE,
-    benchmark_cases=w.cases(
+    benchmark_cases=binary.logit_benchmark_cases(
         "sigmoid_focal_loss",
-        (w.DETECTION, w.SEGMENTATION),
-        w.logits_and_binary_targets,
         "alpha=0.25,gamma=2",
         {"alpha": 0.25, "gamma": 2.0, "reduction": "mean"},
     ),

@@ -27,14 +27,24 @@ from verify.oracles.adjoint import Cotangent, Params, adjoint_of
 from verify.oracles.reduction import expand_cotangent, float64, reduce
 
 
+def _epsilon_loss(y: np.ndarray, p: np.ndarray, not_p: np.ndarray, eps: float) -> np.ndarray:
+    """ℓ_ε = −(y·log(p + ε) + (1 − y)·log(1 − p + ε)) per element, 1 − p given as ``not_p``."""
+    with np.errstate(divide="ignore", invalid="ignore"):  # ε = 0: log 0 and 0·log 0 as IEEE
+        return -(y * np.log(p + eps) + (1.0 - y) * np.log(not_p + eps))
+
+
+def _epsilon_slope(y: np.ndarray, p: np.ndarray, not_p: np.ndarray, eps: float) -> np.ndarray:
+    """∂ℓ_ε/∂p = −y/(p + ε) + (1 − y)/(1 − p + ε) per element, 1 − p given as ``not_p``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -y / (p + eps) + (1.0 - y) / (not_p + eps)
+
+
 def epsilon_bce(
     probabilities: np.ndarray, target: np.ndarray, eps: float, reduction: str = "mean"
 ) -> np.ndarray:
     """−(y·log(p + ε) + (1 − y)·log(1 − p + ε)) of ``probabilities`` in [0, 1], reduced."""
     p, y = float64(probabilities, target)
-    with np.errstate(divide="ignore", invalid="ignore"):  # ε = 0: log 0 and 0·log 0 as IEEE
-        per_element = -(y * np.log(p + eps) + (1.0 - y) * np.log(1.0 - p + eps))
-    return reduce(per_element, reduction)
+    return reduce(_epsilon_loss(y, p, 1.0 - p, eps), reduction)
 
 
 @adjoint_of(epsilon_bce)
@@ -44,8 +54,7 @@ def epsilon_bce_vjp(
     """∂/∂p of Σ g·ℓ_ε:  g·(−y/(p + ε) + (1 − y)/(1 − p + ε))."""
     p, y = float64(probabilities, target)
     g = expand_cotangent(cotangent, p.shape, params.reduction)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return g * (-y / (p + params.eps) + (1.0 - y) / (1.0 - p + params.eps))
+    return g * _epsilon_slope(y, p, 1.0 - p, params.eps)
 
 
 def epsilon_bce_with_logits(
@@ -53,21 +62,19 @@ def epsilon_bce_with_logits(
 ) -> np.ndarray:
     """ℓ_ε of σ(``logits``) against ``target``, with 1 − σ(x) taken as σ(−x)."""
     x, y = float64(logits, target)
-    per_element = -(
-        y * np.log(special.expit(x) + eps) + (1.0 - y) * np.log(special.expit(-x) + eps)
-    )
-    return reduce(per_element, reduction)
+    return reduce(_epsilon_loss(y, special.expit(x), special.expit(-x), eps), reduction)
 
 
 @adjoint_of(epsilon_bce_with_logits)
 def epsilon_bce_with_logits_vjp(
     logits: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
-    """∂/∂x of Σ g·ℓ_ε(x):  g·σ(x)σ(−x)·((1 − y)/(σ(−x) + ε) − y/(σ(x) + ε))."""
+    """∂/∂x of Σ g·ℓ_ε(x) = g·(∂ℓ_ε/∂p)·σ(x)σ(−x), with p = σ(x) and 1 − p = σ(−x):
+    g·σ(x)σ(−x)·((1 − y)/(σ(−x) + ε) − y/(σ(x) + ε))."""
     x, y = float64(logits, target)
     s, s_neg = special.expit(x), special.expit(-x)
     g = expand_cotangent(cotangent, x.shape, params.reduction)
-    return g * s * s_neg * ((1.0 - y) / (s_neg + params.eps) - y / (s + params.eps))
+    return g * s * s_neg * _epsilon_slope(y, s, s_neg, params.eps)
 
 
 def epsilon_bias_bound(

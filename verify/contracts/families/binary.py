@@ -1,8 +1,10 @@
 """Elementwise binary losses (probabilities or logits against targets in [0, 1]): the case
 strategies, bounds and form cases that binary_cross_entropy and
-binary_cross_entropy_with_logits share."""
+binary_cross_entropy_with_logits share, and the benchmark cases of the losses on logits."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,6 +13,7 @@ from hypothesis.extra import numpy as hnp
 
 from verify import oracles
 from verify import strategies as vs
+from verify.benchmarking import workloads as w
 from verify.contracts.contract import Bounds, Feature, FormCase, Param
 from verify.contracts.families.reduction import output_shape, reduction_params
 from verify.strategies import LossCase
@@ -116,3 +119,13 @@ def binary_form_cases(draw: st.DrawFn, dtype: torch.dtype, logits: bool) -> Form
     target = draw(vs.binary_targets(shape, soft=soft))
     draw(vs.cotangents(shape))  # unused here; drawn to keep the examples of the BCE specs
     return FormCase((scores, target), params, scores.shape)
+
+
+def logit_benchmark_cases(
+    loss: str, variant: str, params: dict[str, Any] | None = None, **options: Any
+) -> tuple[w.Case, ...]:
+    """``loss``'s benchmark cases as every binary loss on logits has them: logits and binary
+    targets on the detection and segmentation workloads (``options``: ``w.cases``')."""
+    return w.cases(
+        loss, (w.DETECTION, w.SEGMENTATION), w.logits_and_binary_targets, variant, params, **options
+    )
