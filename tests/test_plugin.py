@@ -29,19 +29,25 @@ CUDA_ABSENT = not torch.cuda.is_available()
 
 
 def test_every_device_is_collected_and_absent_ones_skip_with_reason(pytester):
-    """One run of SPEC serves three checks (each run is a pytest process, seconds of CPU): every
-    device is collected, ids name device, dtype and form (the module form in float64 only),
-    and the results file records outcomes, skips and notes."""
-    pytester.makepyfile(SPEC)
+    """One run of SPEC and of a failing copy of it serves four checks (each run is a pytest
+    process, seconds of CPU): every device is collected, ids name device, dtype and form (the
+    module form in float64 only), and the results file records outcomes, skips, notes and
+    failure messages."""
+    pytester.makepyfile(
+        test_spec=SPEC,
+        test_failing=SPEC.replace("math.log(3), dtype", "1.0, dtype").replace(
+            "def test_claim(", "def test_wrong_claim("
+        ),
+    )
     path = pytester.path / "results.json"
     result = pytester.runpytest_subprocess(
         "-v", "-rs", "-p", "no:cacheprovider", f"--verify-results={path}"
     )
     if CUDA_ABSENT:
-        result.assert_outcomes(passed=3, skipped=3)
+        result.assert_outcomes(passed=3, skipped=6, failed=3)
         result.stdout.fnmatch_lines(["verify: devices cpu, cuda (CUDA not available)"])
     else:
-        result.assert_outcomes(passed=6)
+        result.assert_outcomes(passed=6, failed=6)
         result.stdout.fnmatch_lines(["verify: devices cpu, cuda"])
     result.stdout.fnmatch_lines(
         [
@@ -66,6 +72,9 @@ def _assert_results_recorded(path):
     if CUDA_ABSENT:
         skipped = results["test_claim[cuda-float64-functional]"]
         assert (skipped["outcome"], skipped["message"]) == ("skipped", "CUDA not available")
+    failed = [r for name, r in results.items() if name.startswith("test_wrong_claim[cpu")]
+    assert len(failed) == 3 and {r["outcome"] for r in failed} == {"failed"}
+    assert all("uniform" in r["message"] for r in failed)
 
 
 def test_device_and_dtype_options_restrict_the_set(pytester, run_pytest):
@@ -103,17 +112,6 @@ def test_unknown_claim_id_is_a_usage_error(pytester, run_pytest):
     result = run_pytest("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown claim id(s) CE-99*"])
-
-
-def test_failures_are_recorded_with_their_message(pytester):
-    pytester.makepyfile(SPEC.replace("math.log(3), dtype", "1.0, dtype"))
-    path = pytester.path / "results.json"
-    pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--device=cpu", f"--verify-results={path}"
-    )
-    results = json.loads(path.read_text())
-    assert {r["outcome"] for r in results} == {"failed"}
-    assert all("uniform" in r["message"] for r in results)
 
 
 @pytest.mark.parametrize(

@@ -91,25 +91,24 @@ def write_spec(directory: Path, body: str) -> Path:
     return directory
 
 
-PASSING = """
+SPECS = """
     import pytest
 
     @pytest.mark.claim("WD-3")
     def test_refuted(device):
         pass
+
+    @pytest.mark.claim("WD-1")
+    def test_holds(device):
+        assert False
 """
 
 
-@pytest.mark.parametrize(
-    ("body", "status", "observed"),
-    [(PASSING, 0, "refuted"), (PASSING.replace("pass", "assert False"), 1, "DEVIATES")],
-    ids=["matches", "deviates"],
-)
-def test_verify_claims_exit_status_and_outputs(
-    tmp_path, capfd, monkeypatch, body, status, observed
-):
+def test_verify_claims_exit_status_and_outputs(tmp_path, capfd, monkeypatch):
+    """One run (``verify claims`` runs pytest in a process of its own: seconds of CPU): WD-3's
+    spec passes, as its documented verdict expects; WD-1's fails, which makes the run fail."""
     monkeypatch.chdir(tmp_path)
-    specs = write_spec(tmp_path / "specs", body)
+    specs = write_spec(tmp_path / "specs", SPECS)
     outputs = tmp_path / "claims.json", tmp_path / "claims.md"
     returncode, stdout, stderr = run_verify(
         capfd,
@@ -123,12 +122,20 @@ def test_verify_claims_exit_status_and_outputs(
         "--markdown",
         str(outputs[1]),
     )
-    assert returncode == status, stderr
-    wd3 = next(line for line in stdout.splitlines() if line.startswith("WD-3"))
-    assert observed in wd3
+    assert returncode == 1, stderr
+    rows = {line.split()[0]: line for line in stdout.splitlines() if line.startswith("WD-")}
+    assert "refuted" in rows["WD-3"] and "DEVIATES" in rows["WD-1"], stdout
     assert "no spec" in stdout  # the other claims, listed
     assert json.loads(outputs[0].read_text())["claims"][0]["id"] == "CE-1"
     assert "| WD-3 |" in outputs[1].read_text()
+
+
+def test_verify_claims_exits_0_when_every_verdict_matches(tmp_path, capfd, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a spec without a device argument: its run imports no torch
+    matching = SPECS.split('@pytest.mark.claim("WD-1")')[0].replace("(device)", "()")
+    specs = write_spec(tmp_path / "specs", matching)
+    status, stdout, stderr = run_verify(capfd, "claims", "--specs", str(specs), "--workers", "0")
+    assert status == 0, stdout + stderr
 
 
 def test_verify_claims_fails_when_no_spec_is_collected(tmp_path, capfd, monkeypatch):
