@@ -21,6 +21,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from specs.oracle_checks import Expected, assert_each_matches_oracle
 from verify import oracles, recording
 from verify import strategies as vs
 from verify.autodiff import assert_value_and_gradient, call_or_skip, value_and_grad
@@ -59,24 +60,17 @@ def assert_sides_match_the_oracle(sides, case: vs.LossCase, device, dtype: torch
     cotangent = rounded(case.cotangent, dtype)
 
     scores, ref_params = rounded(case.scores, dtype), params_rounded(case.params, dtype)
-    expected = oracles.cross_entropy(scores, case.target, **ref_params)
-    expected_grad = oracles.cross_entropy_vjp(scores, case.target, cotangent, **ref_params)
-    condition, terms = logsumexp_condition(scores), max(scores.size, 1)
-    scale = loss_scale(params["reduction"], case.target.size, ref_params.get("weight"))
-    grad_scale = oracles.cross_entropy_gradient_bound(scores, case.target, cotangent, **ref_params)
-    for name, fn in sides.items():
-        assert_value_and_gradient(
-            fn,
-            [x, y],
-            expected,
-            expected_grad,
-            cotangent=cotangent,
-            dtype=dtype,
-            value_tolerance={"terms": terms, "condition": condition, "scale": scale},
-            grad_tolerance={"terms": terms, "condition": condition, "scale": grad_scale},
-            what=name,
-            **params,
-        )
+    expected = Expected(
+        oracles.cross_entropy(scores, case.target, **ref_params),
+        oracles.cross_entropy_vjp(scores, case.target, cotangent, **ref_params),
+        loss_scale(params["reduction"], case.target.size, ref_params.get("weight")),
+        oracles.cross_entropy_gradient_bound(scores, case.target, cotangent, **ref_params),
+    )
+    tolerance = {"terms": max(scores.size, 1), "condition": logsumexp_condition(scores)}
+    checked = {name: (fn, [x, y], expected) for name, fn in sides.items()}
+    assert_each_matches_oracle(
+        checked, cotangent=cotangent, dtype=dtype, tolerance=tolerance, **params
+    )
 
 
 @pytest.mark.claim("CE-1")
@@ -820,24 +814,6 @@ def _soft_target_oracle_pairs(
     ]
 
 
-def _assert_sides(sides, x, cotangent, dtype, tolerance, scale, **params) -> None:
-    """Each side ``name → (fn, target, reference, reference_grad, grad_scale)`` against its
-    references, values (within ``scale``) and gradients (within the side's ``grad_scale``)."""
-    for name, (fn, target, reference, reference_grad, grad_scale) in sides.items():
-        assert_value_and_gradient(
-            fn,
-            [x, target],
-            reference,
-            reference_grad,
-            cotangent=cotangent,
-            dtype=dtype,
-            value_tolerance={**tolerance, "scale": scale},
-            grad_tolerance={**tolerance, "scale": grad_scale},
-            what=name,
-            **params,
-        )
-
-
 def _draw_smoothing_case(data, dtype: torch.dtype, reduction: str, weighted: bool):
     """A (N, C) or (N, C, d1) case, its class weights (rounded to ``dtype``; None unless
     ``weighted``) and ε in [0, 1], drawn in that order."""
@@ -912,23 +888,29 @@ def test_ce6_label_smoothing_equals_mixture_and_soft_targets_without_weights(
     )
 
     x, y = to_device(case.scores, device, dtype), to_device(case.target, device)
-    hard = (expected, expected_grad, grad_scale)
+    hard = Expected(expected, expected_grad, scale, grad_scale)
+    soft_expected = Expected(
+        oracles.cross_entropy(scores, soft, reduction=reduction),
+        oracles.cross_entropy_vjp(scores, soft, cotangent, reduction=reduction),
+        scale,
+        grad_scale,
+    )
     sides = {
-        "CE(label_smoothing=ε)": (with_label_smoothing(cross_entropy, eps), y, *hard),
+        "CE(label_smoothing=ε)": (with_label_smoothing(cross_entropy, eps), [x, y], hard),
         "(1 − ε)·CE + ε·mean_c(−log p_c)": (
             smoothing_mixture(cross_entropy, log_softmax, eps),
-            y,
-            *hard,
+            [x, y],
+            hard,
         ),
         "CE(soft targets (1 − ε)·onehot + ε/C)": (
             cross_entropy,
-            to_device(soft, device, dtype),
-            oracles.cross_entropy(scores, soft, reduction=reduction),
-            oracles.cross_entropy_vjp(scores, soft, cotangent, reduction=reduction),
-            grad_scale,
+            [x, to_device(soft, device, dtype)],
+            soft_expected,
         ),
     }
-    _assert_sides(sides, x, cotangent, dtype, tolerance, scale, reduction=reduction)
+    assert_each_matches_oracle(
+        sides, cotangent=cotangent, dtype=dtype, tolerance=tolerance, reduction=reduction
+    )
 
 
 def _hard_over_soft_factor(weight: np.ndarray, target: np.ndarray, reduction: str) -> float:
@@ -977,24 +959,28 @@ def test_ce6_with_class_weights_only_the_mean_differs(
         )
 
     x, y = to_device(case.scores, device, dtype), to_device(case.target, device)
+    soft_expected = Expected(
+        oracles.cross_entropy(scores, soft, **params),
+        oracles.cross_entropy_vjp(scores, soft, cotangent, **params),
+        scale,
+        oracles.cross_entropy_gradient_bound(scores, soft, cotangent, **params),
+    )
     sides = {
         "hard labels, label_smoothing=ε": (
             with_label_smoothing(cross_entropy, eps),
-            y,
-            hard,
-            hard_grad,
-            grad_scale,
+            [x, y],
+            Expected(hard, hard_grad, scale, grad_scale),
         ),
         "soft targets (1 − ε)·onehot + ε/C": (
             cross_entropy,
-            to_device(soft, device, dtype),
-            oracles.cross_entropy(scores, soft, **params),
-            oracles.cross_entropy_vjp(scores, soft, cotangent, **params),
-            oracles.cross_entropy_gradient_bound(scores, soft, cotangent, **params),
+            [x, to_device(soft, device, dtype)],
+            soft_expected,
         ),
     }
     params = {"reduction": reduction, "weight": to_device(weight, device, dtype)}
-    _assert_sides(sides, x, cotangent, dtype, tolerance, scale, **params)
+    assert_each_matches_oracle(
+        sides, cotangent=cotangent, dtype=dtype, tolerance=tolerance, **params
+    )
 
 
 EXAMPLE_CE6_WEIGHTED = ([[2.0, 1.0, 0.1], [1.0, 0.2, 1.5]], [0, 2], [1.0, 2.0, 3.0], 0.1)
