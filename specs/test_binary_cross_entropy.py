@@ -48,6 +48,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import special
 
+from specs.classification_draws import unweighted_rows
 from specs.oracle_checks import Expected, assert_each_matches_oracle, assert_matches_oracle
 from verify import oracles, recording
 from verify import strategies as vs
@@ -879,18 +880,7 @@ def test_bce6_class_form_equals_functional_form(device, dtype, loss, functional,
 
 @st.composite
 def two_class_cases(draw, dtype, soft: bool, *, reduction: str | None = None, min_n: int = 0):
-    case = draw(
-        vs.classification_cases(
-            dtype,
-            min_n=min_n,
-            min_c=2,
-            max_c=2,
-            max_kdims=0,
-            weights=False,
-            ignore_index=False,
-            reduction=reduction,
-        )
-    )
+    case = draw(unweighted_rows(dtype, reduction, min_n=min_n, min_c=2, max_c=2))
     if not soft:
         return case, case.target, case.target.astype(np.float64)
     t = draw(vs.binary_targets((case.scores.shape[0],), soft=True))

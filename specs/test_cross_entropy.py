@@ -21,6 +21,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from specs.classification_draws import unweighted_rows
 from specs.oracle_checks import Expected, assert_each_matches_oracle
 from verify import oracles, recording
 from verify import strategies as vs
@@ -34,13 +35,6 @@ from verify.tolerances import (
     logsumexp_condition,
     loss_scale,
 )
-
-
-def unweighted_rows(dtype: torch.dtype, reduction: str, **limits) -> st.SearchStrategy:
-    """(N, C) classification cases without class weights or ignored targets."""
-    return vs.classification_cases(
-        dtype, max_kdims=0, weights=False, ignore_index=False, reduction=reduction, **limits
-    )
 
 
 def nll_of_log_softmax(nll_loss, log_softmax):
@@ -301,6 +295,26 @@ def test_ce2_log_of_softmax_underflows_past_the_boundary(
     )
 
 
+def assert_cross_entropy_at(
+    cross_entropy, inputs, scores: np.ndarray, target, dtype: torch.dtype, what="CrossEntropyLoss"
+) -> torch.Tensor:
+    """CrossEntropyLoss(*inputs) and its gradient (cotangent 1) against the float64 oracle at
+    ``scores``, ``target``, under the log-sum-exp condition; returns the value."""
+    condition = {"condition": logsumexp_condition(scores)}
+    value, _ = assert_value_and_gradient(
+        cross_entropy,
+        inputs,
+        oracles.cross_entropy(scores, target),
+        oracles.cross_entropy_vjp(scores, target),
+        cotangent=1.0,
+        dtype=dtype,
+        value_tolerance=condition,
+        grad_tolerance=condition,
+        what=what,
+    )
+    return value
+
+
 def _first_broken_gap(broken, dtype: torch.dtype, high: float) -> float:
     """The smallest gap (a ``dtype`` value in (0, high]) at which ``broken(gap)`` holds.
 
@@ -356,24 +370,9 @@ def test_ce2_underflow_boundary_is_set_by_the_smallest_subnormal(
     )
 
     scores = np.array([[0.0, -value_boundary]])
-    value, grad = value_and_grad(
-        cross_entropy, [to_device(scores, device, dtype), target], cotangent=1.0
-    )
-    condition = logsumexp_condition(scores)
-    assert_close(
-        value,
-        oracles.cross_entropy(scores, np.array([1])),
-        dtype=dtype,
-        condition=condition,
-        what="CrossEntropyLoss at the boundary",
-    )
-    assert_close(
-        grad,
-        oracles.cross_entropy_vjp(scores, np.array([1])),
-        dtype=dtype,
-        condition=condition,
-        what="CrossEntropyLoss gradient at the boundary",
-    )
+    inputs = [to_device(scores, device, dtype), target]
+    at_boundary = "CrossEntropyLoss at the boundary"
+    assert_cross_entropy_at(cross_entropy, inputs, scores, np.array([1]), dtype, at_boundary)
     recording.note(
         f"boundary ({name}): log(softmax) underflows to −inf from logit gap "
         f"{value_boundary:.6g} (−log(s/2) = {underflow_gap(dtype):.6g}, s = smallest subnormal "
@@ -399,23 +398,8 @@ def test_ce2_regression_gap_of_110_in_float32(device, dtype, cross_entropy, soft
         "no finite entry",
     )
 
-    value, grad = value_and_grad(cross_entropy, [x, y], cotangent=1.0)
+    value = assert_cross_entropy_at(cross_entropy, [x, y], scores, target, dtype)
     assert_matches_published(value, "110", what="CrossEntropyLoss([0, −110], 1)")
-    condition = logsumexp_condition(scores)
-    assert_close(
-        value,
-        oracles.cross_entropy(scores, target),
-        dtype=dtype,
-        condition=condition,
-        what="CrossEntropyLoss value",
-    )
-    assert_close(
-        grad,
-        oracles.cross_entropy_vjp(scores, target),
-        dtype=dtype,
-        condition=condition,
-        what="CrossEntropyLoss gradient",
-    )
     recording.note(
         f"counterexample (float32): logits [0, −110], target 1: NLL(log(softmax)) = inf with "
         f"NaN gradient, CE = {float(value):.6g}"
