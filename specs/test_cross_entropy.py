@@ -296,7 +296,12 @@ def test_ce2_log_of_softmax_underflows_past_the_boundary(
 
 
 def assert_cross_entropy_at(
-    cross_entropy, inputs, scores: np.ndarray, target, dtype: torch.dtype, what="CrossEntropyLoss"
+    cross_entropy,
+    inputs,
+    scores: np.ndarray,
+    target,
+    dtype: torch.dtype,
+    what: str = "CrossEntropyLoss",
 ) -> torch.Tensor:
     """CrossEntropyLoss(*inputs) and its gradient (cotangent 1) against the float64 oracle at
     ``scores``, ``target``, under the log-sum-exp condition; returns the value."""
