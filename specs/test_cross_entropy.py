@@ -803,6 +803,18 @@ def _soft_target_oracle_pairs(
     ]
 
 
+def _assert_sides(sides, x, cotangent, dtype, tolerance, scale, **params) -> None:
+    """Each side ``name → (fn, target, reference, reference_grad, grad_scale)`` against its
+    references, values (within ``scale``) and gradients (within the side's ``grad_scale``)."""
+    checked = {
+        name: (fn, [x, target], Expected(reference, reference_grad, scale, grad_scale))
+        for name, (fn, target, reference, reference_grad, grad_scale) in sides.items()
+    }
+    assert_each_matches_oracle(
+        checked, cotangent=cotangent, dtype=dtype, tolerance=tolerance, **params
+    )
+
+
 def _draw_smoothing_case(data, dtype: torch.dtype, reduction: str, weighted: bool):
     """A (N, C) or (N, C, d1) case, its class weights (rounded to ``dtype``; None unless
     ``weighted``) and ε in [0, 1], drawn in that order."""
@@ -877,29 +889,23 @@ def test_ce6_label_smoothing_equals_mixture_and_soft_targets_without_weights(
     )
 
     x, y = to_device(case.scores, device, dtype), to_device(case.target, device)
-    hard = Expected(expected, expected_grad, scale, grad_scale)
-    soft_expected = Expected(
-        oracles.cross_entropy(scores, soft, reduction=reduction),
-        oracles.cross_entropy_vjp(scores, soft, cotangent, reduction=reduction),
-        scale,
-        grad_scale,
-    )
+    hard = (expected, expected_grad, grad_scale)
     sides = {
-        "CE(label_smoothing=ε)": (with_label_smoothing(cross_entropy, eps), [x, y], hard),
+        "CE(label_smoothing=ε)": (with_label_smoothing(cross_entropy, eps), y, *hard),
         "(1 − ε)·CE + ε·mean_c(−log p_c)": (
             smoothing_mixture(cross_entropy, log_softmax, eps),
-            [x, y],
-            hard,
+            y,
+            *hard,
         ),
         "CE(soft targets (1 − ε)·onehot + ε/C)": (
             cross_entropy,
-            [x, to_device(soft, device, dtype)],
-            soft_expected,
+            to_device(soft, device, dtype),
+            oracles.cross_entropy(scores, soft, reduction=reduction),
+            oracles.cross_entropy_vjp(scores, soft, cotangent, reduction=reduction),
+            grad_scale,
         ),
     }
-    assert_each_matches_oracle(
-        sides, cotangent=cotangent, dtype=dtype, tolerance=tolerance, reduction=reduction
-    )
+    _assert_sides(sides, x, cotangent, dtype, tolerance, scale, reduction=reduction)
 
 
 def _hard_over_soft_factor(weight: np.ndarray, target: np.ndarray, reduction: str) -> float:
@@ -948,28 +954,24 @@ def test_ce6_with_class_weights_only_the_mean_differs(
         )
 
     x, y = to_device(case.scores, device, dtype), to_device(case.target, device)
-    soft_expected = Expected(
-        oracles.cross_entropy(scores, soft, **params),
-        oracles.cross_entropy_vjp(scores, soft, cotangent, **params),
-        scale,
-        oracles.cross_entropy_gradient_bound(scores, soft, cotangent, **params),
-    )
     sides = {
         "hard labels, label_smoothing=ε": (
             with_label_smoothing(cross_entropy, eps),
-            [x, y],
-            Expected(hard, hard_grad, scale, grad_scale),
+            y,
+            hard,
+            hard_grad,
+            grad_scale,
         ),
         "soft targets (1 − ε)·onehot + ε/C": (
             cross_entropy,
-            [x, to_device(soft, device, dtype)],
-            soft_expected,
+            to_device(soft, device, dtype),
+            oracles.cross_entropy(scores, soft, **params),
+            oracles.cross_entropy_vjp(scores, soft, cotangent, **params),
+            oracles.cross_entropy_gradient_bound(scores, soft, cotangent, **params),
         ),
     }
     params = {"reduction": reduction, "weight": to_device(weight, device, dtype)}
-    assert_each_matches_oracle(
-        sides, cotangent=cotangent, dtype=dtype, tolerance=tolerance, **params
-    )
+    _assert_sides(sides, x, cotangent, dtype, tolerance, scale, **params)
 
 
 EXAMPLE_CE6_WEIGHTED = ([[2.0, 1.0, 0.1], [1.0, 0.2, 1.5]], [0, 2], [1.0, 2.0, 3.0], 0.1)

@@ -164,11 +164,20 @@ def first_true(predicate, lo: float, hi: float, dtype: torch.dtype) -> float:
 
 
 def check_binary_focal(
-    fn, case, device, dtype, *, alpha, gamma, reduction, what="sigmoid_focal_loss", takes_alpha=True
+    fn,
+    x,
+    y,
+    g,
+    device,
+    dtype,
+    *,
+    alpha,
+    gamma,
+    reduction,
+    what="sigmoid_focal_loss",
+    takes_alpha=True,
 ):
-    """``fn(x, y, [alpha,] gamma, reduction)``'s value and gradient against the focal oracle, on
-    the rounded ``case`` = (logits x, targets y, cotangent g)."""
-    x, y, g = case
+    """``fn(x, y, [alpha,] gamma, reduction)``'s value and gradient against the focal oracle."""
     params = {"gamma": gamma, "reduction": reduction} | ({"alpha": alpha} if takes_alpha else {})
     expected = Expected(
         focal.sigmoid_focal_loss(x, y, alpha, gamma, reduction),
@@ -197,9 +206,18 @@ def test_fl1_sigmoid_focal_loss_matches_definition(
     """FL = −α_t(1 − p_t)^γ log p_t, values and gradients, over α ∈ [0, 1] and α < 0 (α_t = 1),
     γ ∈ {0} ∪ [1, 5], hard labels, logits up to ``logit_bound``, every reduction."""
     alpha, gamma = draw_alpha(data, dtype), data.draw(SMOOTH_GAMMAS, label="gamma")
-    case = data.draw(binary_cases(dtype, reduction), label="case")
+    x, y, g = data.draw(binary_cases(dtype, reduction), label="case")
     check_binary_focal(
-        sigmoid_focal_loss, case, device, dtype, alpha=alpha, gamma=gamma, reduction=reduction
+        sigmoid_focal_loss,
+        x,
+        y,
+        g,
+        device,
+        dtype,
+        alpha=alpha,
+        gamma=gamma,
+        reduction=reduction,
+        what="sigmoid_focal_loss",
     )
 
 
@@ -254,9 +272,9 @@ def test_fl1_fractional_gamma_gradient_where_one_minus_pt_is_representable(
 ):
     """For 0 < γ < 1, values and gradients hold while |x| < log(1/ε) − 1 (1 − p_t ≥ ε)."""
     alpha, gamma = draw_alpha(data, dtype), data.draw(FRACTIONAL_GAMMAS, label="gamma")
-    case = data.draw(binary_cases(dtype, "none", bound=unsaturated_bound(dtype)), label="case")
+    x, y, g = data.draw(binary_cases(dtype, "none", bound=unsaturated_bound(dtype)), label="case")
     check_binary_focal(
-        sigmoid_focal_loss, case, device, dtype, alpha=alpha, gamma=gamma, reduction="none"
+        sigmoid_focal_loss, x, y, g, device, dtype, alpha=alpha, gamma=gamma, reduction="none"
     )
 
 
@@ -529,14 +547,24 @@ def test_fl4_wrapped_bce_focal_equals_sigmoid_focal_loss(
     alpha = draw_alpha(data, dtype, UNIT_ALPHAS)
     gamma = data.draw(SMOOTH_GAMMAS, label="gamma")
     soft = data.draw(st.booleans(), label="soft targets")
-    case = data.draw(binary_cases(dtype, reduction, soft=soft), label="case")
+    x, y, g = data.draw(binary_cases(dtype, reduction, soft=soft), label="case")
     sides = {
         "FocalLoss(BCEWithLogitsLoss)": wrapped_focal_loss,
         "sigmoid_focal_loss": sigmoid_focal_loss,
     }
-    params = {"alpha": alpha, "gamma": gamma, "reduction": reduction}
     for name, fn in sides.items():
-        check_binary_focal(fn, case, device, dtype, what=name, **params)
+        check_binary_focal(
+            fn,
+            x,
+            y,
+            g,
+            device,
+            dtype,
+            alpha=alpha,
+            gamma=gamma,
+            reduction=reduction,
+            what=name,
+        )
 
 
 @pytest.mark.claim("FL-4")
@@ -577,19 +605,31 @@ def test_fl5_logsigmoid_form_equals_sigmoid_form_without_alpha(
     BCEWithLogits and is as stable, so both hold over the whole logit range. (float16 and
     bfloat16: the next test, and FL-1, which draws α = −1.)"""
     gamma = data.draw(SMOOTH_GAMMAS, label="gamma")
-    case = data.draw(binary_cases(dtype, reduction), label="case")
-    params = {"alpha": -1.0, "gamma": gamma, "reduction": reduction}
+    x, y, g = data.draw(binary_cases(dtype, reduction), label="case")
     check_binary_focal(
         logsigmoid_focal_loss,
-        case,
+        x,
+        y,
+        g,
         device,
         dtype,
+        alpha=-1.0,
+        gamma=gamma,
+        reduction=reduction,
         what="logsigmoid focal loss",
         takes_alpha=False,
-        **params,
     )
     check_binary_focal(
-        sigmoid_focal_loss, case, device, dtype, what="sigmoid_focal_loss(α = −1)", **params
+        sigmoid_focal_loss,
+        x,
+        y,
+        g,
+        device,
+        dtype,
+        alpha=-1.0,
+        gamma=gamma,
+        reduction=reduction,
+        what="sigmoid_focal_loss(α = −1)",
     )
 
 
@@ -617,7 +657,9 @@ def test_fl5_logsigmoid_form_is_finite_and_accurate_for_large_logits(
     assert_close(expected, reference, dtype=torch.float64, what="oracle against mpmath")
     check_binary_focal(
         logsigmoid_focal_loss,
-        (x, y, np.ones_like(x)),
+        x,
+        y,
+        np.ones_like(x),
         device,
         dtype,
         alpha=-1.0,

@@ -511,9 +511,18 @@ def test_reg2_beta_zero_is_l1(device, dtype, smooth_l1_loss, l1_loss, data):
     inputs = [to_device(x, device, dtype), to_device(y, device, dtype)]
     for reduction in REDUCTIONS:
         cotangent = cotangent_for(data, x.shape, reduction, dtype)
-        name = f"SmoothL1Loss(beta=0) ({reduction})"
-        sl1, sl1_grad = check_against_loss_oracle(
-            smooth_l1_loss, L1_ORACLE, x, y, cotangent, reduction, device, dtype, name, beta=0.0
+        sl1, sl1_grad = check_against_oracle(
+            smooth_l1_loss,
+            x,
+            y,
+            device=device,
+            dtype=dtype,
+            cotangent=cotangent,
+            expected=oracle.l1_loss(x, y, reduction),
+            expected_grad=oracle.l1_loss_vjp(x, y, cotangent, reduction),
+            name=f"SmoothL1Loss(beta=0) ({reduction})",
+            reduction=reduction,
+            beta=0.0,
         )
         l1, l1_grad = value_and_grad(l1_loss, inputs, cotangent=cotangent, reduction=reduction)
         same = torch.equal(sl1, l1) or bool(sl1.isnan().all() and l1.isnan().all())

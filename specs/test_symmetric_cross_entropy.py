@@ -32,15 +32,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from specs.classification_draws import unweighted_rows
-from specs.oracle_checks import (
-    Expected,
-    assert_each_matches_oracle,
-    assert_matches_oracle,
-    logsumexp_tolerance,
-)
+from specs.oracle_checks import Expected, assert_matches_oracle, logsumexp_tolerance
 from verify import oracles, recording
 from verify import strategies as vs
-from verify.autodiff import call_or_skip
+from verify.autodiff import assert_value_and_gradient, call_or_skip
 from verify.checks import check
 from verify.devices import dtype_name, rounded, to_device
 from verify.oracles import symmetric
@@ -221,33 +216,41 @@ def test_sce1_ce_and_rce_match_definition(device, dtype, reduction, binary_ce, d
     y_t, p_t = to_device(y, device, dtype), to_device(p, device, dtype)
     condition = 1.0 - math.log(low)  # |log b̄| ≤ −log(1e-4)
     terms, scale = max(n, 1), loss_scale(reduction, n) * 2 * condition
-    g_max = float(np.max(np.abs(expand_cotangent(g, (n,), reduction)), initial=0.0))
-
-    def clamped_ce(a, b, wrt: int, grad_scale: float) -> Expected:
-        """The oracle of ce(a, b) and of its gradient with respect to p, argument ``wrt``."""
-        return Expected(
-            symmetric.clamped_binary_cross_entropy(a, b, low, high, reduction),
-            symmetric.clamped_binary_cross_entropy_vjp(
-                a, b, g, low, high, reduction, wrt=wrt, at_bounds=at_bounds
-            ),
-            scale,
-            grad_scale,
-        )
-
+    g_full = np.abs(expand_cotangent(g, (n,), reduction))
     sides = {
         # ce(y, p): p is the second argument; ∂/∂p̄ is up to 1/low in size.
         "ce(y, p)": (
             lambda q, t, **kw: binary_ce(t, q, **kw),
-            [p_t, y_t],
-            clamped_ce(y, p, 1, g_max / low),
+            symmetric.clamped_binary_cross_entropy(y, p, low, high, reduction),
+            symmetric.clamped_binary_cross_entropy_vjp(
+                y, p, g, low, high, reduction, wrt=1, at_bounds=at_bounds
+            ),
+            float(np.max(g_full, initial=0.0)) / low,
         ),
         # rce(y, p) = ce(p, y): p is the first argument; ∂/∂p̄ is up to 2·|log low|.
-        "rce(y, p) = ce(p, y)": (binary_ce, [p_t, y_t], clamped_ce(p, y, 0, g_max * 2 * condition)),
+        "rce(y, p) = ce(p, y)": (
+            binary_ce,
+            symmetric.clamped_binary_cross_entropy(p, y, low, high, reduction),
+            symmetric.clamped_binary_cross_entropy_vjp(
+                p, y, g, low, high, reduction, wrt=0, at_bounds=at_bounds
+            ),
+            float(np.max(g_full, initial=0.0)) * 2 * condition,
+        ),
     }
-    tolerance = {"terms": terms, "pointwise": True}
-    assert_each_matches_oracle(
-        sides, cotangent=g, dtype=dtype, tolerance=tolerance, reduction=reduction
-    )
+    common = {"terms": terms, "pointwise": True}
+    for name, (fn, expected, expected_grad, grad_scale) in sides.items():
+        assert_value_and_gradient(
+            fn,
+            [p_t, y_t],
+            expected,
+            expected_grad,
+            cotangent=g,
+            dtype=dtype,
+            value_tolerance={**common, "scale": scale},
+            grad_tolerance={**common, "scale": grad_scale},
+            what=name,
+            reduction=reduction,
+        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ def test_wd1_sgd_weight_decay_equals_l2_penalty(device, dtype, config, sgd, data
         weight_decay=problem["weight_decay"],
         **settings,
     )
-    terms = trajectory_terms(problem)
+    terms = STEPS * problem["X"].size * problem["W0"].shape[0]
     for penalty in (False, True):
         form = "SGD on loss + (λ/2)‖w‖²" if penalty else "SGD(weight_decay=λ)"
         actual = torch_trajectory(sgd, problem, device, dtype, penalty=penalty, **settings)
