@@ -5,7 +5,7 @@ the scale each error is measured against."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -68,3 +68,26 @@ def assert_matches_oracle(
         what=what,
         **params,
     )
+
+
+def assert_each_matches_oracle(
+    sides: Mapping[str, tuple[Callable[..., torch.Tensor], Sequence[Any], Expected]],
+    *,
+    cotangent: np.ndarray | float,
+    dtype: torch.dtype,
+    tolerance: dict[str, Any],
+    **params: Any,
+) -> None:
+    """Each ``name: (fn, inputs, expected)`` of ``sides`` through ``assert_matches_oracle``, with
+    the same cotangent, tolerance arguments and ``params``; failures name the side."""
+    for name, (fn, inputs, expected) in sides.items():
+        assert_matches_oracle(
+            fn,
+            inputs,
+            expected,
+            cotangent=cotangent,
+            dtype=dtype,
+            tolerance=tolerance,
+            what=name,
+            **params,
+        )

@@ -48,6 +48,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import special
 
+from specs.classification_draws import unweighted_rows
+from specs.oracle_checks import Expected, assert_matches_oracle
 from verify import oracles, recording
 from verify import strategies as vs
 from verify.autodiff import assert_value_and_gradient, call_or_skip, value_and_grad
@@ -175,6 +177,42 @@ def assert_logit_sides(
         )
 
 
+def assert_logit_forms_match_oracle(forms, case: vs.LossCase, device, dtype: torch.dtype) -> None:
+    """Each ``name: fn`` of ``forms`` on the rounded ``case`` against the BCEWithLogitsLoss
+    oracle, values and gradients, within ``assert_logit_sides``'s tolerance."""
+    x, y = rounded(case.scores, dtype), rounded(case.target, dtype)
+    params = params_rounded(case.params, dtype)
+    cotangent = rounded(case.cotangent, dtype)
+    expected = oracles.binary_cross_entropy_with_logits(x, y, **params)
+    expected_grad = oracles.binary_cross_entropy_with_logits_vjp(x, y, cotangent, **params)
+    sides = {name: (fn, expected, expected_grad) for name, fn in forms.items()}
+    assert_logit_sides(sides, x, y, cotangent, device, dtype, **params)
+
+
+def assert_saturated_bce_with_logits(fn, logits, target, x, y, cotangent, dtype) -> None:
+    """BCEWithLogitsLoss per element (reduction 'none') on the device tensors ``logits`` and
+    ``target`` (the rounded ``x`` and ``y``) against its oracle, values and gradients: the true
+    loss and σ(x) − y where a σ(x)-based form has saturated."""
+    condition = softplus_condition(x)
+    assert_value_and_gradient(
+        fn,
+        [logits, target],
+        oracles.binary_cross_entropy_with_logits(x, y, reduction="none"),
+        oracles.binary_cross_entropy_with_logits_vjp(x, y, cotangent, reduction="none"),
+        cotangent=cotangent,
+        dtype=dtype,
+        value_tolerance={"condition": condition, "scale": 1.0, "pointwise": True},
+        grad_tolerance={
+            "condition": condition,
+            "scale": oracles.binary_cross_entropy_with_logits_gradient_bound(
+                x, y, cotangent, reduction="none"
+            ),
+        },
+        what="BCEWithLogitsLoss",
+        reduction="none",
+    )
+
+
 def assert_per_element_bce(binary_cross_entropy, p, y, device, dtype):
     """BCELoss(p, y) per element (reduction 'none') against its oracle; returns both."""
     value = call_or_skip(
@@ -228,20 +266,19 @@ def test_bce1_bce_matches_its_definition(device, dtype, reduction, binary_cross_
     p, y = rounded(case.scores, dtype), rounded(case.target, dtype)
     params = params_rounded(case.params, dtype)
     cotangent = rounded(case.cotangent, dtype)
-    expected = oracles.binary_cross_entropy(p, y, **params)
-    expected_grad = oracles.binary_cross_entropy_vjp(p, y, cotangent, **params)
-
-    terms = max(p.size, 1)
-    scale = loss_scale(reduction, p.size, params.get("weight"))
-    assert_value_and_gradient(
+    expected = Expected(
+        oracles.binary_cross_entropy(p, y, **params),
+        oracles.binary_cross_entropy_vjp(p, y, cotangent, **params),
+        loss_scale(reduction, p.size, params.get("weight")),
+        None,
+    )
+    assert_matches_oracle(
         binary_cross_entropy,
         [to_device(p, device, dtype), to_device(y, device, dtype)],
         expected,
-        expected_grad,
         cotangent=cotangent,
         dtype=dtype,
-        value_tolerance={"terms": terms, "scale": scale},
-        grad_tolerance={"terms": terms},
+        tolerance={"terms": max(p.size, 1)},
         what="BCELoss",
         **params_to_device(params, device, dtype),
     )
@@ -359,16 +396,11 @@ def test_bce2_bce_of_sigmoid_equals_bce_with_logits_for_moderate_logits(
     case = data.draw(
         binary_cases(dtype, reduction, logits=True, bound=MODERATE_LOGIT), label="case"
     )
-    x, y = rounded(case.scores, dtype), rounded(case.target, dtype)
-    params = params_rounded(case.params, dtype)
-    cotangent = rounded(case.cotangent, dtype)
-    expected = oracles.binary_cross_entropy_with_logits(x, y, **params)
-    expected_grad = oracles.binary_cross_entropy_with_logits_vjp(x, y, cotangent, **params)
-    sides = {
-        "BCELoss(sigmoid(x))": (bce_of_sigmoid(binary_cross_entropy), expected, expected_grad),
-        "BCEWithLogitsLoss": (binary_cross_entropy_with_logits, expected, expected_grad),
+    forms = {
+        "BCELoss(sigmoid(x))": bce_of_sigmoid(binary_cross_entropy),
+        "BCEWithLogitsLoss": binary_cross_entropy_with_logits,
     }
-    assert_logit_sides(sides, x, y, cotangent, device, dtype, **params)
+    assert_logit_forms_match_oracle(forms, case, device, dtype)
 
 
 @pytest.mark.claim("BCE-2")
@@ -402,23 +434,8 @@ def test_bce2_bce_of_sigmoid_is_the_clamp_once_sigmoid_rounds_to_one(
     if np.any(np.isnan(grad)):
         recording.note(f"{dtype_name(dtype)}: BCELoss(sigmoid(x)) gradient is NaN at σ(x) = 1")
 
-    condition = softplus_condition(x)
-    assert_value_and_gradient(
-        binary_cross_entropy_with_logits,
-        [logits, target],
-        oracles.binary_cross_entropy_with_logits(x, y, reduction="none"),
-        oracles.binary_cross_entropy_with_logits_vjp(x, y, cotangent, reduction="none"),
-        cotangent=cotangent,
-        dtype=dtype,
-        value_tolerance={"condition": condition, "scale": 1.0, "pointwise": True},
-        grad_tolerance={
-            "condition": condition,
-            "scale": oracles.binary_cross_entropy_with_logits_gradient_bound(
-                x, y, cotangent, reduction="none"
-            ),
-        },
-        what="BCEWithLogitsLoss",
-        reduction="none",
+    assert_saturated_bce_with_logits(
+        binary_cross_entropy_with_logits, logits, target, x, y, cotangent, dtype
     )
 
 
@@ -536,15 +553,8 @@ def test_bce3_pos_weight_scales_only_the_positive_term(
     (C,) for (N, C); an (N, C, d) input needs (C, 1) (a (C,) pos_weight raises there).
     """
     case = data.draw(multilabel_cases(dtype, reduction), label="case")
-    x, y = rounded(case.scores, dtype), rounded(case.target, dtype)
-    params = params_rounded(case.params, dtype)
-    cotangent = rounded(case.cotangent, dtype)
-    expected = oracles.binary_cross_entropy_with_logits(x, y, **params)
-    expected_grad = oracles.binary_cross_entropy_with_logits_vjp(x, y, cotangent, **params)
-    sides = {
-        "BCEWithLogitsLoss(pos_weight)": (binary_cross_entropy_with_logits, expected, expected_grad)
-    }
-    assert_logit_sides(sides, x, y, cotangent, device, dtype, **params)
+    forms = {"BCEWithLogitsLoss(pos_weight)": binary_cross_entropy_with_logits}
+    assert_logit_forms_match_oracle(forms, case, device, dtype)
 
 
 @pytest.mark.claim("BCE-3")
@@ -708,22 +718,8 @@ def test_bce4_epsilon_bce_is_capped_at_minus_log_eps(
         what="hand-written",
         reduction="none",
     )
-    assert_value_and_gradient(
-        binary_cross_entropy_with_logits,
-        [logits, target],
-        oracles.binary_cross_entropy_with_logits(x, y, reduction="none"),
-        oracles.binary_cross_entropy_with_logits_vjp(x, y, cotangent, reduction="none"),
-        cotangent=cotangent,
-        dtype=dtype,
-        value_tolerance={"condition": softplus_condition(x), "scale": 1.0, "pointwise": True},
-        grad_tolerance={
-            "condition": softplus_condition(x),
-            "scale": oracles.binary_cross_entropy_with_logits_gradient_bound(
-                x, y, cotangent, reduction="none"
-            ),
-        },
-        what="BCEWithLogitsLoss",
-        reduction="none",
+    assert_saturated_bce_with_logits(
+        binary_cross_entropy_with_logits, logits, target, x, y, cotangent, dtype
     )
 
 
@@ -884,18 +880,7 @@ def test_bce6_class_form_equals_functional_form(device, dtype, loss, functional,
 
 @st.composite
 def two_class_cases(draw, dtype, soft: bool, *, reduction: str | None = None, min_n: int = 0):
-    case = draw(
-        vs.classification_cases(
-            dtype,
-            min_n=min_n,
-            min_c=2,
-            max_c=2,
-            max_kdims=0,
-            weights=False,
-            ignore_index=False,
-            reduction=reduction,
-        )
-    )
+    case = draw(unweighted_rows(dtype, reduction, min_n=min_n, min_c=2, max_c=2))
     if not soft:
         return case, case.target, case.target.astype(np.float64)
     t = draw(vs.binary_targets((case.scores.shape[0],), soft=True))

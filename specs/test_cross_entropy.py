@@ -21,6 +21,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from specs.classification_draws import unweighted_rows
+from specs.oracle_checks import Expected, assert_each_matches_oracle
 from verify import oracles, recording
 from verify import strategies as vs
 from verify.autodiff import assert_value_and_gradient, call_or_skip, value_and_grad
@@ -33,13 +35,6 @@ from verify.tolerances import (
     logsumexp_condition,
     loss_scale,
 )
-
-
-def unweighted_rows(dtype: torch.dtype, reduction: str, **limits) -> st.SearchStrategy:
-    """(N, C) classification cases without class weights or ignored targets."""
-    return vs.classification_cases(
-        dtype, max_kdims=0, weights=False, ignore_index=False, reduction=reduction, **limits
-    )
 
 
 def nll_of_log_softmax(nll_loss, log_softmax):
@@ -59,24 +54,17 @@ def assert_sides_match_the_oracle(sides, case: vs.LossCase, device, dtype: torch
     cotangent = rounded(case.cotangent, dtype)
 
     scores, ref_params = rounded(case.scores, dtype), params_rounded(case.params, dtype)
-    expected = oracles.cross_entropy(scores, case.target, **ref_params)
-    expected_grad = oracles.cross_entropy_vjp(scores, case.target, cotangent, **ref_params)
-    condition, terms = logsumexp_condition(scores), max(scores.size, 1)
-    scale = loss_scale(params["reduction"], case.target.size, ref_params.get("weight"))
-    grad_scale = oracles.cross_entropy_gradient_bound(scores, case.target, cotangent, **ref_params)
-    for name, fn in sides.items():
-        assert_value_and_gradient(
-            fn,
-            [x, y],
-            expected,
-            expected_grad,
-            cotangent=cotangent,
-            dtype=dtype,
-            value_tolerance={"terms": terms, "condition": condition, "scale": scale},
-            grad_tolerance={"terms": terms, "condition": condition, "scale": grad_scale},
-            what=name,
-            **params,
-        )
+    expected = Expected(
+        oracles.cross_entropy(scores, case.target, **ref_params),
+        oracles.cross_entropy_vjp(scores, case.target, cotangent, **ref_params),
+        loss_scale(params["reduction"], case.target.size, ref_params.get("weight")),
+        oracles.cross_entropy_gradient_bound(scores, case.target, cotangent, **ref_params),
+    )
+    tolerance = {"terms": max(scores.size, 1), "condition": logsumexp_condition(scores)}
+    checked = {name: (fn, [x, y], expected) for name, fn in sides.items()}
+    assert_each_matches_oracle(
+        checked, cotangent=cotangent, dtype=dtype, tolerance=tolerance, **params
+    )
 
 
 @pytest.mark.claim("CE-1")
@@ -307,6 +295,31 @@ def test_ce2_log_of_softmax_underflows_past_the_boundary(
     )
 
 
+def assert_cross_entropy_at(
+    cross_entropy,
+    inputs,
+    scores: np.ndarray,
+    target,
+    dtype: torch.dtype,
+    what: str = "CrossEntropyLoss",
+) -> torch.Tensor:
+    """CrossEntropyLoss(*inputs) and its gradient (cotangent 1) against the float64 oracle at
+    ``scores``, ``target``, under the log-sum-exp condition; returns the value."""
+    condition = {"condition": logsumexp_condition(scores)}
+    value, _ = assert_value_and_gradient(
+        cross_entropy,
+        inputs,
+        oracles.cross_entropy(scores, target),
+        oracles.cross_entropy_vjp(scores, target),
+        cotangent=1.0,
+        dtype=dtype,
+        value_tolerance=condition,
+        grad_tolerance=condition,
+        what=what,
+    )
+    return value
+
+
 def _first_broken_gap(broken, dtype: torch.dtype, high: float) -> float:
     """The smallest gap (a ``dtype`` value in (0, high]) at which ``broken(gap)`` holds.
 
@@ -362,24 +375,9 @@ def test_ce2_underflow_boundary_is_set_by_the_smallest_subnormal(
     )
 
     scores = np.array([[0.0, -value_boundary]])
-    value, grad = value_and_grad(
-        cross_entropy, [to_device(scores, device, dtype), target], cotangent=1.0
-    )
-    condition = logsumexp_condition(scores)
-    assert_close(
-        value,
-        oracles.cross_entropy(scores, np.array([1])),
-        dtype=dtype,
-        condition=condition,
-        what="CrossEntropyLoss at the boundary",
-    )
-    assert_close(
-        grad,
-        oracles.cross_entropy_vjp(scores, np.array([1])),
-        dtype=dtype,
-        condition=condition,
-        what="CrossEntropyLoss gradient at the boundary",
-    )
+    inputs = [to_device(scores, device, dtype), target]
+    at_boundary = "CrossEntropyLoss at the boundary"
+    assert_cross_entropy_at(cross_entropy, inputs, scores, np.array([1]), dtype, at_boundary)
     recording.note(
         f"boundary ({name}): log(softmax) underflows to −inf from logit gap "
         f"{value_boundary:.6g} (−log(s/2) = {underflow_gap(dtype):.6g}, s = smallest subnormal "
@@ -405,23 +403,8 @@ def test_ce2_regression_gap_of_110_in_float32(device, dtype, cross_entropy, soft
         "no finite entry",
     )
 
-    value, grad = value_and_grad(cross_entropy, [x, y], cotangent=1.0)
+    value = assert_cross_entropy_at(cross_entropy, [x, y], scores, target, dtype)
     assert_matches_published(value, "110", what="CrossEntropyLoss([0, −110], 1)")
-    condition = logsumexp_condition(scores)
-    assert_close(
-        value,
-        oracles.cross_entropy(scores, target),
-        dtype=dtype,
-        condition=condition,
-        what="CrossEntropyLoss value",
-    )
-    assert_close(
-        grad,
-        oracles.cross_entropy_vjp(scores, target),
-        dtype=dtype,
-        condition=condition,
-        what="CrossEntropyLoss gradient",
-    )
     recording.note(
         f"counterexample (float32): logits [0, −110], target 1: NLL(log(softmax)) = inf with "
         f"NaN gradient, CE = {float(value):.6g}"
@@ -823,19 +806,13 @@ def _soft_target_oracle_pairs(
 def _assert_sides(sides, x, cotangent, dtype, tolerance, scale, **params) -> None:
     """Each side ``name → (fn, target, reference, reference_grad, grad_scale)`` against its
     references, values (within ``scale``) and gradients (within the side's ``grad_scale``)."""
-    for name, (fn, target, reference, reference_grad, grad_scale) in sides.items():
-        assert_value_and_gradient(
-            fn,
-            [x, target],
-            reference,
-            reference_grad,
-            cotangent=cotangent,
-            dtype=dtype,
-            value_tolerance={**tolerance, "scale": scale},
-            grad_tolerance={**tolerance, "scale": grad_scale},
-            what=name,
-            **params,
-        )
+    checked = {
+        name: (fn, [x, target], Expected(reference, reference_grad, scale, grad_scale))
+        for name, (fn, target, reference, reference_grad, grad_scale) in sides.items()
+    }
+    assert_each_matches_oracle(
+        checked, cotangent=cotangent, dtype=dtype, tolerance=tolerance, **params
+    )
 
 
 def _draw_smoothing_case(data, dtype: torch.dtype, reduction: str, weighted: bool):

@@ -164,7 +164,18 @@ def first_true(predicate, lo: float, hi: float, dtype: torch.dtype) -> float:
 
 
 def check_binary_focal(
-    fn, x, y, g, device, dtype, *, alpha, gamma, reduction, what, takes_alpha=True
+    fn,
+    x,
+    y,
+    g,
+    device,
+    dtype,
+    *,
+    alpha,
+    gamma,
+    reduction,
+    what="sigmoid_focal_loss",
+    takes_alpha=True,
 ):
     """``fn(x, y, [alpha,] gamma, reduction)``'s value and gradient against the focal oracle."""
     params = {"gamma": gamma, "reduction": reduction} | ({"alpha": alpha} if takes_alpha else {})
@@ -263,16 +274,7 @@ def test_fl1_fractional_gamma_gradient_where_one_minus_pt_is_representable(
     alpha, gamma = draw_alpha(data, dtype), data.draw(FRACTIONAL_GAMMAS, label="gamma")
     x, y, g = data.draw(binary_cases(dtype, "none", bound=unsaturated_bound(dtype)), label="case")
     check_binary_focal(
-        sigmoid_focal_loss,
-        x,
-        y,
-        g,
-        device,
-        dtype,
-        alpha=alpha,
-        gamma=gamma,
-        reduction="none",
-        what="sigmoid_focal_loss",
+        sigmoid_focal_loss, x, y, g, device, dtype, alpha=alpha, gamma=gamma, reduction="none"
     )
 
 

@@ -154,6 +154,40 @@ def check_against_oracle(
     )
 
 
+L1_ORACLE = (oracle.l1_loss, oracle.l1_loss_vjp)
+MSE_ORACLE = (oracle.mse_loss, oracle.mse_loss_vjp)
+
+
+def check_against_loss_oracle(
+    fn,
+    loss_oracle,
+    x,
+    y,
+    cotangent,
+    reduction: str,
+    device: str,
+    dtype: torch.dtype,
+    name: str,
+    **params,
+) -> tuple[torch.Tensor, np.ndarray]:
+    """``check_against_oracle`` with the references of ``loss_oracle`` = (loss, vjp) at
+    ``reduction``: fn(x, y, reduction=reduction, **params) against loss(x, y, reduction)."""
+    loss, vjp = loss_oracle
+    return check_against_oracle(
+        fn,
+        x,
+        y,
+        device=device,
+        dtype=dtype,
+        cotangent=cotangent,
+        expected=loss(x, y, reduction),
+        expected_grad=vjp(x, y, cotangent, reduction),
+        name=name,
+        reduction=reduction,
+        **params,
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # REG-1: L1Loss = mean |x − y|, MSELoss = mean (x − y)², three reductions.
 
@@ -173,22 +207,11 @@ def test_reg1_l1_and_mse_are_mean_absolute_and_squared_error(
     """
     x, y = data.draw(regression_pairs(dtype), label="pair")
     cotangent = cotangent_for(data, x.shape, reduction, dtype)
-    for name, fn, reference, reference_vjp in (
-        ("L1Loss", l1_loss, oracle.l1_loss, oracle.l1_loss_vjp),
-        ("MSELoss", mse_loss, oracle.mse_loss, oracle.mse_loss_vjp),
+    for name, fn, loss_oracle in (
+        ("L1Loss", l1_loss, L1_ORACLE),
+        ("MSELoss", mse_loss, MSE_ORACLE),
     ):
-        check_against_oracle(
-            fn,
-            x,
-            y,
-            device=device,
-            dtype=dtype,
-            cotangent=cotangent,
-            expected=reference(x, y, reduction),
-            expected_grad=reference_vjp(x, y, cotangent, reduction),
-            name=name,
-            reduction=reduction,
-        )
+        check_against_loss_oracle(fn, loss_oracle, x, y, cotangent, reduction, device, dtype, name)
 
 
 @pytest.mark.claim("REG-1")
@@ -202,17 +225,8 @@ def test_reg1_l1_gradient_at_a_tie_is_the_zero_subgradient(device, dtype, l1_los
     y = np.array([[0.0, 1.5, 1.0], [3.0, -0.75, -0.5]])  # ties at (0,0), (0,1), (1,0), (1,2)
     for reduction in REDUCTIONS:
         cotangent = np.ones(x.shape) if reduction == "none" else np.array(1.0)
-        _, grad = check_against_oracle(
-            l1_loss,
-            x,
-            y,
-            device=device,
-            dtype=dtype,
-            cotangent=cotangent,
-            expected=oracle.l1_loss(x, y, reduction),
-            expected_grad=oracle.l1_loss_vjp(x, y, cotangent, reduction),
-            name=f"L1Loss ({reduction})",
-            reduction=reduction,
+        _, grad = check_against_loss_oracle(
+            l1_loss, L1_ORACLE, x, y, cotangent, reduction, device, dtype, f"L1Loss ({reduction})"
         )
         check(np.all(grad[x == y] == 0.0), "L1 gradient at a tie", grad, 0.0)
     recording.note("L1 gradient at x = y is the subgradient 0 (sign(0) = 0)")

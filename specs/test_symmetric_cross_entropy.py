@@ -31,6 +31,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from specs.classification_draws import unweighted_rows
 from specs.oracle_checks import Expected, assert_matches_oracle, logsumexp_tolerance
 from verify import oracles, recording
 from verify import strategies as vs
@@ -266,18 +267,7 @@ def test_sce2_published_constant(device, dtype):
 
 
 def rce_case(data, dtype, reduction):
-    return data.draw(
-        vs.classification_cases(
-            dtype,
-            max_n=6,
-            max_c=6,
-            max_kdims=0,
-            weights=False,
-            ignore_index=False,
-            reduction=reduction,
-        ),
-        label="case",
-    )
+    return data.draw(unweighted_rows(dtype, reduction, max_n=6, max_c=6), label="case")
 
 
 def label_eps(dtype: torch.dtype) -> float:

@@ -50,7 +50,7 @@ from verify.autodiff import value_and_grad
 from verify.checks import check, check_differs
 from verify.devices import rounded, to_device
 from verify.oracles.optim import adam_trajectory, adamw_trajectory
-from verify.tolerances import assert_close, tolerance
+from verify.tolerances import Comparison, assert_close, tolerance
 
 STEPS = 5
 SGD_CONFIGS = {
@@ -78,6 +78,13 @@ def torch_trajectory(optimizer_cls, problem, device, dtype, *, penalty, **config
         optimizer.step()
         trajectory.append(W.detach().clone())
     return trajectory
+
+
+def trajectory_terms(problem) -> int:
+    """The rounding terms behind an iterate after STEPS steps: per output row every feature,
+    and every target too where the model has biases (``b0``, a linear problem)."""
+    targets = problem["y"].size if "b0" in problem else 0
+    return STEPS * (problem["X"].size + targets) * problem["W0"].shape[0]
 
 
 @pytest.mark.claim("WD-1")
@@ -191,8 +198,14 @@ def adam_conditions(problem, expected, settings, dtype, *, decay, coupled):
     return conditions
 
 
+def check_final_iterates_differ(a, b, what: str, dtype, problem, condition: float) -> Comparison:
+    """The last iterates of the trajectories ``a`` and ``b`` differ by more than rounding."""
+    terms = trajectory_terms(problem)
+    return check_differs(a[-1], b[-1], what, dtype=dtype, terms=terms, condition=condition)
+
+
 def assert_trajectory_close(actual, expected, *, dtype, problem, conditions, form):
-    terms = STEPS * problem["X"].size * problem["W0"].shape[0]
+    terms = trajectory_terms(problem)
     for step, (w, w_ref, condition) in enumerate(zip(actual, expected, conditions, strict=True)):
         assert_close(
             w, w_ref, dtype=dtype, terms=terms, condition=condition, what=f"{form}, iterate {step}"
@@ -308,14 +321,9 @@ def test_wd3_adamw_differs_from_adam_with_l2_penalty(device, dtype, adamw):
             actual, expected, dtype=dtype, problem=problem, conditions=conditions, form=form
         )
         final_condition = max(final_condition, conditions[-1])
-    terms = STEPS * problem["X"].size * problem["W0"].shape[0]
-    final = check_differs(
-        adamw_run[-1],
-        adam_l2[-1],
-        "AdamW(weight_decay=λ) against Adam + (λ/2)‖w‖² on the counterexample",
-        dtype=dtype,
-        terms=terms,
-        condition=2 * final_condition,
+    what = "AdamW(weight_decay=λ) against Adam + (λ/2)‖w‖² on the counterexample"
+    final = check_final_iterates_differ(
+        adamw_run, adam_l2, what, dtype, problem, 2 * final_condition
     )
     recording.note(
         f"counterexample: after {STEPS} steps (lr 0.05, λ 0.5) max |AdamW − Adam+L2| = "
@@ -389,7 +397,7 @@ def linear_oracle(problem, weight_decay, **config):
 
 
 def assert_linear_trajectory_close(actual, expected, *, dtype, problem, form):
-    terms = STEPS * (problem["X"].size + problem["y"].size) * problem["W0"].shape[0]
+    terms = trajectory_terms(problem)
     for step, (theta, theta_ref) in enumerate(zip(actual, expected, strict=True)):
         assert_close(
             theta,
@@ -493,15 +501,8 @@ def test_wd4_full_penalty_does_not_match_the_same_decay(device, dtype, sgd):
     assert_linear_trajectory_close(
         decayed, linear_oracle(problem, alpha), dtype=dtype, problem=problem, form="weight_decay=α"
     )
-    terms = STEPS * (problem["X"].size + problem["y"].size) * problem["W0"].shape[0]
-    final = check_differs(
-        penalized[-1],
-        decayed[-1],
-        "αΣw² against weight_decay=α on the counterexample",
-        dtype=dtype,
-        terms=terms,
-        condition=STEPS,
-    )
+    what = "αΣw² against weight_decay=α on the counterexample"
+    final = check_final_iterates_differ(penalized, decayed, what, dtype, problem, STEPS)
     recording.note(
         f"counterexample: αΣw² vs weight_decay=α (α 0.5, lr 0.3, {STEPS} steps): "
         f"max difference {final.max_abs:.3g}"
