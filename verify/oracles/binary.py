@@ -20,7 +20,7 @@ import numpy as np
 from scipy import special
 
 from verify.oracles.adjoint import Cotangent, Params, adjoint_of
-from verify.oracles.reduction import expand_cotangent, float64, reduce
+from verify.oracles.reduction import elementwise_vjp_inputs, expand_cotangent, float64, reduce
 
 LOG_CLAMP = -100.0
 
@@ -51,8 +51,7 @@ def binary_cross_entropy_vjp(
     probabilities: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂p of Σ g·BCE:  g·w·(p − y) / (p·(1 − p)), for p strictly inside (0, 1)."""
-    p, y = float64(probabilities, target)
-    g = expand_cotangent(cotangent, p.shape, params.reduction)
+    p, y, g = elementwise_vjp_inputs(probabilities, target, cotangent, params.reduction)
     return g * _weights(p.shape, params.weight) * (p - y) / (p * (1.0 - p))
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from scipy import special
 
 from verify.oracles.adjoint import Cotangent, Params, adjoint_of
-from verify.oracles.reduction import expand_cotangent, float64, reduce
+from verify.oracles.reduction import elementwise_vjp_inputs, expand_cotangent, float64, reduce
 
 
 def _epsilon_loss(y: np.ndarray, p: np.ndarray, not_p: np.ndarray, eps: float) -> np.ndarray:
@@ -52,8 +52,7 @@ def epsilon_bce_vjp(
     probabilities: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂p of Σ g·ℓ_ε:  g·(−y/(p + ε) + (1 − y)/(1 − p + ε))."""
-    p, y = float64(probabilities, target)
-    g = expand_cotangent(cotangent, p.shape, params.reduction)
+    p, y, g = elementwise_vjp_inputs(probabilities, target, cotangent, params.reduction)
     return g * _epsilon_slope(y, p, 1.0 - p, params.eps)
 
 

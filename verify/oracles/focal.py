@@ -37,7 +37,7 @@ from scipy import special
 
 from verify.oracles.adjoint import Cotangent, Params, adjoint_of
 from verify.oracles.binary import LOG_CLAMP, binary_cross_entropy_with_logits
-from verify.oracles.reduction import expand_cotangent, reduce
+from verify.oracles.reduction import elementwise_vjp_inputs, expand_cotangent, reduce
 from verify.oracles.softmax import log_softmax, softmax
 
 
@@ -110,8 +110,7 @@ def sigmoid_focal_loss_vjp(
     logits: np.ndarray, target: np.ndarray, cotangent: Cotangent, params: Params
 ) -> np.ndarray:
     """∂/∂x of Σ g·sigmoid_focal_loss (see the module docstring)."""
-    x, y = _f64(logits), _f64(target)
-    g = expand_cotangent(cotangent, x.shape, params.reduction)
+    x, y, g = elementwise_vjp_inputs(logits, target, cotangent, params.reduction)
     m = one_minus_target_probability(x, y)
     sigma, sigma_minus = special.expit(x), special.expit(-x)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -163,8 +162,7 @@ def probability_focal_loss_vjp(
 
     With m = 1 − p_t:  α_f·[γ·m^(γ−1)·(1 − 2y)·ce + m^γ·(p − y)/(p(1 − p))].
     """
-    p, y = _f64(probabilities), _f64(target)
-    g = expand_cotangent(cotangent, p.shape, params.reduction)
+    p, y, g = elementwise_vjp_inputs(probabilities, target, cotangent, params.reduction)
     ce = -(y * np.log(p) + (1.0 - y) * np.log1p(-p))
     m = y * (1.0 - p) + (1.0 - y) * p
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -21,6 +21,15 @@ def float64(*arrays: np.ndarray | float) -> tuple[np.ndarray, ...]:
     return tuple(np.asarray(a, dtype=np.float64) for a in arrays)
 
 
+def elementwise_vjp_inputs(
+    inputs: np.ndarray, target: np.ndarray, cotangent: np.ndarray | float, reduction: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where an elementwise loss's VJP starts: its inputs and target as float64, and the
+    cotangent spread over every element of the unreduced loss (``expand_cotangent``)."""
+    x, y = float64(inputs, target)
+    return x, y, expand_cotangent(cotangent, x.shape, reduction)
+
+
 def reduce(per_element: np.ndarray, reduction: str, denominator: float | None = None) -> np.ndarray:
     """Apply ``reduction`` to ``per_element``; 'mean' divides by ``denominator`` (default: size)."""
     if reduction == "none":
