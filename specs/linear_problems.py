@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 from verify import oracles
+from verify import strategies as vs
 from verify.devices import rounded, to_device
 
 
@@ -16,11 +16,10 @@ from verify.devices import rounded, to_device
 def classifier_problems(draw, dtype):
     """A small linear softmax classification problem and SGD hyperparameters."""
     n, c, d = draw(st.integers(1, 6)), draw(st.integers(2, 4)), draw(st.integers(1, 4))
-    unit = st.floats(-1.0, 1.0, allow_subnormal=False)
     return {
-        "X": rounded(draw(hnp.arrays(np.float64, (n, d), elements=unit)) * 3.0, dtype),
-        "y": draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1))),
-        "W0": rounded(draw(hnp.arrays(np.float64, (c, d), elements=unit)), dtype),
+        "X": rounded(draw(vs.unit_arrays((n, d))) * 3.0, dtype),
+        "y": draw(vs.class_indices((n,), c)),
+        "W0": rounded(draw(vs.unit_arrays((c, d))), dtype),
         "lr": draw(st.sampled_from([1e-3, 0.05, 0.3])),
         "weight_decay": draw(st.sampled_from([1e-4, 0.01, 0.5])),
     }
@@ -45,9 +44,8 @@ def gradient_magnitude(X, y, W):
 def linear_problems(draw, dtype):
     """A ``classifier_problems`` problem with a bias b0, for an ``nn.Linear`` layer."""
     problem = draw(classifier_problems(dtype))
-    unit = st.floats(-1.0, 1.0, allow_subnormal=False)
     c = problem["W0"].shape[0]
-    problem["b0"] = rounded(draw(hnp.arrays(np.float64, (c,), elements=unit)), dtype)
+    problem["b0"] = rounded(draw(vs.unit_arrays((c,))), dtype)
     return problem
 
 

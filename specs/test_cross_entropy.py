@@ -224,7 +224,7 @@ def underflowing_cases(draw, dtype: torch.dtype) -> tuple[vs.LossCase, np.ndarra
     case = draw(unweighted_rows(dtype, "none", min_n=1), label="case")
     scores, target = case.scores.copy(), case.target
     threshold = underflow_gap(dtype) + math.log(2.0)
-    chosen = draw(hnp.arrays(np.bool_, (scores.shape[0],)), label="rows")
+    chosen = draw(vs.masks((scores.shape[0],)), label="rows")
     chosen[0] = True
     for i in np.flatnonzero(chosen):
         others = np.delete(scores[i], target[i])

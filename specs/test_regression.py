@@ -71,10 +71,10 @@ def regression_pairs(
     if magnitude is None:
         size = math.prod(shape)
         magnitude = draw(st.sampled_from(error_magnitudes(dtype, size)), label="magnitude")
-    unit = hnp.arrays(np.float64, shape, elements=st.floats(-1.0, 1.0, allow_subnormal=False))
+    unit = vs.unit_arrays(shape)
     x, y = draw(unit, label="input") * magnitude, draw(unit, label="target") * magnitude
     if ties:
-        y = np.where(draw(hnp.arrays(np.bool_, shape), label="ties"), x, y)
+        y = np.where(draw(vs.masks(shape), label="ties"), x, y)
     return rounded(x, dtype), rounded(y, dtype)
 
 

@@ -23,10 +23,10 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 from specs.linear_problems import gradient_magnitude, linear_gradient, linear_model, linear_problems
 from verify import recording
+from verify import strategies as vs
 from verify.autodiff import call_or_skip
 from verify.checks import check, check_differs
 from verify.devices import rounded, to_device, to_numpy
@@ -288,13 +288,12 @@ def token_batches(draw, dtype, *, equal_counts):
     real = np.zeros((k, slots), dtype=bool)
     for j, n in enumerate(counts):
         real[j, draw(st.permutations(range(slots)))[:n]] = True
-    unit = st.floats(-1.0, 1.0, allow_subnormal=False)
-    labels = draw(hnp.arrays(np.int64, (k * m, t), elements=st.integers(0, c - 1)))
+    labels = draw(vs.class_indices((k * m, t), c))
     return {
-        "X": rounded(draw(hnp.arrays(np.float64, (k * m, t, d), elements=unit)) * 3.0, dtype),
+        "X": rounded(draw(vs.unit_arrays((k * m, t, d))) * 3.0, dtype),
         "y": np.where(real.reshape(k * m, t), labels, IGNORE),
-        "W0": rounded(draw(hnp.arrays(np.float64, (c, d), elements=unit)), dtype),
-        "b0": rounded(draw(hnp.arrays(np.float64, (c,), elements=unit)), dtype),
+        "W0": rounded(draw(vs.unit_arrays((c, d))), dtype),
+        "b0": rounded(draw(vs.unit_arrays((c,))), dtype),
         "k": k,
         "lr": draw(st.sampled_from([0.05, 0.3])),
     }

@@ -46,6 +46,7 @@ from specs.linear_problems import (
     oracle_gradient,
 )
 from verify import oracles, recording
+from verify import strategies as vs
 from verify.autodiff import value_and_grad
 from verify.checks import check, check_differs
 from verify.devices import rounded, to_device
@@ -549,15 +550,14 @@ def lasso_problems(draw, dtype):
     """
     n = draw(st.integers(1, 6))
     beta = draw(st.sampled_from([0.05, 0.1, 0.3]))
-    zero = draw(hnp.arrays(np.bool_, (n,)))
+    zero = draw(vs.masks((n,)))
     zero[0] = True
     inside = draw(hnp.arrays(np.float64, (n,), elements=st.floats(0.1, 0.9)))
     outside = draw(hnp.arrays(np.float64, (n,), elements=st.floats(1.5, 5.0)))
     sign = draw(hnp.arrays(np.float64, (n,), elements=st.sampled_from([-1.0, 1.0])))
-    unit = st.floats(-1.0, 1.0, allow_subnormal=False)
     return {
         "a": rounded(sign * beta * np.where(zero, inside, outside), dtype),
-        "w0": rounded(draw(hnp.arrays(np.float64, (n,), elements=unit)), dtype),
+        "w0": rounded(draw(vs.unit_arrays((n,))), dtype),
         "zero": zero,
         "beta": beta,
         "lr": draw(st.sampled_from([0.6, 0.75, 0.9])),

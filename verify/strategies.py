@@ -78,7 +78,7 @@ def shapes(
 @st.composite
 def logits(draw: st.DrawFn, shape: tuple[int, ...], bound: float) -> np.ndarray:
     """Real-valued scores of ``shape``: a drawn magnitude (1 up to ``bound``) times [-1, 1]."""
-    return draw(_magnitudes(bound)) * draw(_unit_arrays(shape))
+    return draw(_magnitudes(bound)) * draw(unit_arrays(shape))
 
 
 @reused
@@ -87,7 +87,8 @@ def _magnitudes(bound: float) -> st.SearchStrategy[float]:
 
 
 @reused
-def _unit_arrays(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
+def unit_arrays(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
+    """Float64 arrays of ``shape`` with values in [−1, 1] (no subnormals)."""
     return hnp.arrays(np.float64, shape, elements=st.floats(-1.0, 1.0, allow_subnormal=False))
 
 
@@ -169,21 +170,23 @@ def class_targets(
 
     With an ignore index, any subset of positions may be ignored, all of them included.
     """
-    target = draw(_class_indices(positions, n_classes))
+    target = draw(class_indices(positions, n_classes))
     if ignore_index is not None:
-        ignored = draw(_masks(positions))
+        ignored = draw(masks(positions))
         target = np.where(ignored, ignore_index, target)
     return target
 
 
 @reused
-def _class_indices(positions: tuple[int, ...], n_classes: int) -> st.SearchStrategy[np.ndarray]:
+def class_indices(positions: tuple[int, ...], n_classes: int) -> st.SearchStrategy[np.ndarray]:
+    """Int64 arrays of ``positions`` with values in [0, ``n_classes``)."""
     return hnp.arrays(np.int64, positions, elements=st.integers(0, n_classes - 1))
 
 
 @reused
-def _masks(positions: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
-    return hnp.arrays(np.bool_, positions)
+def masks(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
+    """Boolean arrays of ``shape``."""
+    return hnp.arrays(np.bool_, shape)
 
 
 @reused
