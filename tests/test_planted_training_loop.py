@@ -88,16 +88,18 @@ def test_ag4_accepts_the_hand_written_loops():
         accumulate=mean_over_k,
     )
     accepted(
-        ag_specs.test_ag4_unequal_counts_mean_over_k_is_mean_of_micro_batch_means,
+        ag_specs.test_ag4_unequal_counts_accumulate_what_their_normalization_gives,
         **AG4,
+        expected="mean of micro-batch means",
         accumulate=mean_over_k,
     )
     ag_specs.test_ag4_unequal_counts_mean_over_k_is_not_full_batch_gradient(
         **AG4, accumulate=mean_over_k
     )
     accepted(
-        ag_specs.test_ag4_unequal_counts_sum_over_global_count_is_full_batch_gradient,
+        ag_specs.test_ag4_unequal_counts_accumulate_what_their_normalization_gives,
         **AG4,
+        expected="full batch",
         accumulate=global_count,
     )
 
@@ -124,8 +126,9 @@ def test_ag4_catches_broken_mean_over_k_loop(bug):
 )
 def test_ag4_catches_wrong_count_in_global_normalization(loop):
     failure = spec_failure(
-        ag_specs.test_ag4_unequal_counts_sum_over_global_count_is_full_batch_gradient,
+        ag_specs.test_ag4_unequal_counts_accumulate_what_their_normalization_gives,
         **AG4,
+        expected="full batch",
         accumulate=loop,
     )
     assert "accumulated gradient" in failure
