@@ -111,6 +111,11 @@ def deterministic(input, target, **params):
     return F.cross_entropy(input, target, **params)
 
 
+def always_exits(input, target, **params):
+    """Ends its process without a word on every call."""
+    os._exit(3)
+
+
 def declines_features(input, target, reduction="mean"):
     """A correct cross-entropy that takes no weight, ignore_index or label smoothing, and only
     class indices on (N, C)."""

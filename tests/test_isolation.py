@@ -11,6 +11,7 @@ import torch
 from tests.misbehaving import MISBEHAVIOURS
 from verify import check, check_report, conformance
 from verify.cli import main
+from verify.conformance import worker
 from verify.conformance.plan import plan
 from verify.contracts import CONTRACTS
 
@@ -55,6 +56,17 @@ def test_each_misbehaviour_fails_its_own_check_and_the_command_exits_1(tmp_path)
     assert report["output"]["bytes"] > 10_000
     excerpt = report["output"]["excerpt"]
     assert len(excerpt) < 5000 and "bytes omitted" in excerpt
+
+
+def test_after_the_restart_limit_the_remaining_checks_are_not_run(monkeypatch):
+    """An implementation that kills every worker is not restarted without end: after
+    ``MAX_RESTARTS`` restarts (1 here, to start two workers only) the rest is an error each."""
+    monkeypatch.setattr(worker, "MAX_RESTARTS", 1)
+    results = by_name(run("always_exits"))
+    crashed = [n for n, c in results.items() if "exited with status 3" in c.message]
+    not_run = [n for n, c in results.items() if "restarted 1 times" in c.message]
+    assert len(crashed) == 2 and len(not_run) == len(CHECKS) - 2, results
+    assert {results[n].status for n in crashed + not_run} == {"error"}
 
 
 def test_turning_on_deterministic_algorithms_is_named():
