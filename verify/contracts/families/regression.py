@@ -67,8 +67,9 @@ def regression_cases(
     bound = vs.logit_bound(dtype)
     target = draw(vs.logits(shape, bound))
     if away_from_kinks:  # |d| in [0.05, 0.8] or [1.25, 20]: clear of 0 and of β = δ = 1
-        magnitude, signs = (draw(strategy) for strategy in _away_from_kinks(shape))
-        inputs = target + signs * magnitude
+        magnitudes, signs = _away_from_kinks(shape)
+        magnitude = draw(magnitudes)
+        inputs = target + draw(signs) * magnitude
     else:
         inputs = draw(vs.logits(shape, bound))
     params = reduction_params(reduction)
