@@ -234,18 +234,25 @@ def test_reg1_l1_gradient_at_a_tie_is_the_zero_subgradient(device, dtype, l1_los
 
 @st.composite
 def away_from_kinks(draw, kink: float | None, *, n_max: int = 3, d_max: int = 3):
-    """(input, target) in float64 with every |x − y| at least KINK_MARGIN·(1 + kink) from ``kink``.
+    """(input, target) in float64 with every |x − y| at least KINK_MARGIN·(1 + kink) from ``kink``
+    and at least KINK_MARGIN·kink from a tie.
 
     ``kink`` is the |d| where the loss's derivative is not smooth (0 for L1, β for the second
     derivative of SmoothL1 and Huber; ``None`` for none): errors are drawn on either side of it.
+    No error is a tie (d = 0) where a loss is smooth: autograd differentiates |d|² as
+    2|d|·sign(d), whose derivative at d = 0 is sign(0)² = 0, so a loss written through |d| (as
+    detectron2's smooth_l1_loss is) would have a zero second derivative at a tie alone, with
+    right values and gradients everywhere; ties are the values and gradient specs' to check.
     """
     shape = (draw(st.integers(1, n_max)), draw(st.integers(1, d_max)))
     y = draw(hnp.arrays(np.float64, shape, elements=st.floats(-5.0, 5.0)))
     if kink is None:
-        sizes = st.floats(0.0, 5.0)
+        sizes = st.floats(KINK_MARGIN, 5.0)
     else:
         above = st.floats(kink + KINK_MARGIN * (1 + kink), kink + 5.0 * (1 + kink))
-        below = st.floats(0.0, kink * (1 - KINK_MARGIN)) if kink > 0 else st.nothing()
+        below = (
+            st.floats(KINK_MARGIN * kink, kink * (1 - KINK_MARGIN)) if kink > 0 else st.nothing()
+        )
         sizes = st.one_of(below, above)
     size = draw(hnp.arrays(np.float64, shape, elements=sizes))
     sign = draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, 1.0])))

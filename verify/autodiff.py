@@ -9,6 +9,12 @@ behind, so repeated calls never accumulate.
 its gradient, each held to the float64 oracle with ``verify.tolerances.assert_close`` under the
 tolerance arguments the spec gives for each.
 
+``directional_mismatch`` holds a gradient to central differences of the function's own values
+along random directions, one backward pass per forward: it needs no retained graph and no
+double backward, so compiled functions and an ``autograd.Function`` that supports one
+backward pass can be checked (``torch.autograd.gradcheck`` backpropagates through one graph
+many times). ``backward_limits`` says which of those an implementation does not support.
+
 When PyTorch reports that an op has no kernel for the dtype or device at hand, the test is
 skipped with that reason: the claim is then not observed there, rather than failed.
 """
@@ -23,7 +29,7 @@ import pytest
 import torch
 
 from verify.devices import dtype_name, is_unsupported_error
-from verify.tolerances import ToleranceArgs, assert_close
+from verify.tolerances import FD_STEP, FD_TOLERANCE, ToleranceArgs, assert_close
 
 
 def call_or_skip(fn: Callable[..., torch.Tensor], *inputs: Any, **params: Any) -> torch.Tensor:
@@ -94,3 +100,64 @@ def assert_value_and_gradient(
     assert_close(value, expected, dtype=dtype, what=f"{what} value", **value_tolerance)
     assert_close(grad, expected_grad, dtype=dtype, what=f"{what} gradient", **grad_tolerance)
     return value, grad
+
+
+def directional_mismatch(
+    value: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    *,
+    grad: Callable[..., tuple[torch.Tensor | None, ...]] = torch.autograd.grad,
+    directions: int = 3,
+) -> tuple[float, float] | None:
+    """The first of ``directions`` random directions v (seeded: the same on every run) along
+    which ``⟨g, value(x)⟩``'s gradient, taken by ``grad``, disagrees with central differences of
+    ``value`` itself (step ``FD_STEP``, bound ``FD_TOLERANCE``): ``(analytic, numeric)``, or None.
+    Nothing is compared where ``value`` does not depend on ``x`` through autograd or x is empty.
+    """
+    rng = np.random.default_rng(0)
+    base = x.detach()
+    for _ in range(directions):
+        leaf = base.clone().requires_grad_(True)
+        out = value(leaf)
+        if not out.requires_grad or leaf.numel() == 0:
+            return None
+        g = torch.as_tensor(rng.standard_normal(out.shape), dtype=out.dtype, device=out.device)
+        v = torch.as_tensor(rng.standard_normal(base.shape), dtype=base.dtype, device=base.device)
+        (derivative,) = grad(out, leaf, g, allow_unused=True)
+        analytic = 0.0 if derivative is None else float((derivative * v).sum())
+        with torch.no_grad():
+            plus, minus = (float((value(base + s * FD_STEP * v) * g).sum()) for s in (1, -1))
+        numeric = (plus - minus) / (2 * FD_STEP)
+        if not abs(numeric - analytic) <= FD_TOLERANCE.atol + FD_TOLERANCE.rtol * abs(numeric):
+            return analytic, numeric
+    return None
+
+
+def backward_limits(
+    fn: Callable[..., torch.Tensor], inputs: Sequence[torch.Tensor]
+) -> dict[str, str]:
+    """What of autograd ``fn`` does not support at ``inputs``, with PyTorch's reason:
+    ``"retained graph"`` (a second backward pass through one forward's graph, as
+    compiled functions refuse) and ``"double backward"`` (differentiating the
+    gradient, as ``@once_differentiable`` and compiled functions refuse)."""
+    leaves = [x.detach().clone().requires_grad_(True) for x in inputs]
+    out = fn(*leaves)
+    limits: dict[str, str] = {}
+    if not out.requires_grad:
+        return limits  # no gradient at all: for the gradient check to report
+    try:
+        torch.autograd.grad(out.sum(), leaves, retain_graph=True, allow_unused=True)
+        torch.autograd.grad(out.sum(), leaves, allow_unused=True)
+    except RuntimeError as error:
+        limits["retained graph"] = str(error).splitlines()[0]
+    try:
+        out = fn(*leaves)
+        grads = torch.autograd.grad(out.sum(), leaves, create_graph=True, allow_unused=True)
+        grads = [g for g in grads if g is not None]
+        if not all(g.requires_grad for g in grads):
+            limits["double backward"] = "its gradient is computed outside autograd"
+        elif grads:
+            torch.autograd.grad(sum(g.sum() for g in grads), leaves, allow_unused=True)
+    except RuntimeError as error:
+        limits["double backward"] = str(error).splitlines()[0]
+    return limits

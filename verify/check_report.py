@@ -51,7 +51,7 @@ def render_text(report: Report, *, verbose: bool = False) -> str:
     if report.unsupported:
         lines.append(f"  unsupported (skipped): {', '.join(report.unsupported)}")
     for check in report.checks:
-        if check.status in QUIET_STATUSES and not verbose:
+        if check.status in QUIET_STATUSES and not verbose and not check.declined_in_part:
             continue
         message = f": {check.message}" if check.message else ""
         lines.append(f"  {check.status.upper():<11} {check.name}{message}")

@@ -18,9 +18,12 @@ from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
+import pytest
 import torch
 from torch.autograd.gradcheck import GradcheckError
 
+from verify.autodiff import backward_limits, directional_mismatch
+from verify.plugin import NO_DOUBLE_BACKWARD
 from verify.tolerances import Comparison, assert_close, compare, describe
 
 
@@ -94,16 +97,40 @@ def check_gradients(
     what: str = "gradient",
     second_order: bool = False,
 ) -> None:
-    """Analytic against finite-difference gradients (``torch.autograd.gradcheck``, and
-    ``gradgradcheck`` with ``second_order``) of ``fn`` at float64 ``inputs``."""
-    runs = {"gradcheck": torch.autograd.gradcheck}
+    """Analytic against finite-difference gradients of ``fn`` at float64 ``inputs``:
+    ``torch.autograd.gradcheck`` (the whole Jacobian), or, where ``fn`` refuses a second backward
+    pass through one graph (``torch.compile``), ``directional_mismatch`` (one backward pass per
+    forward); with ``second_order`` also ``gradgradcheck``, skipped as unsupported where ``fn``
+    has no double backward (a compiled or once-differentiable implementation under test)."""
+    limits = backward_limits(fn, inputs)
+    if "retained graph" in limits:
+        _check_directions(fn, inputs, what)
+    else:
+        _gradcheck(torch.autograd.gradcheck, fn, inputs, what)
     if second_order:
-        runs["gradgradcheck"] = torch.autograd.gradgradcheck
-    for name, run in runs.items():
-        try:
-            run(fn, tuple(inputs))
-        except GradcheckError as error:
-            mismatch = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        if "double backward" in limits:
+            pytest.skip(f"{NO_DOUBLE_BACKWARD} ({limits['double backward'][:200]})")
+        _gradcheck(torch.autograd.gradgradcheck, fn, inputs, what)
+
+
+def _gradcheck(run: Callable[..., bool], fn: Callable, inputs: Sequence[torch.Tensor], what: str):
+    try:
+        run(fn, tuple(inputs))
+    except GradcheckError as error:
+        mismatch = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        raise AssertionError(
+            failure_message(f"{what} ({run.__name__})", mismatch, "the finite-difference Jacobian")
+        ) from None
+
+
+def _check_directions(fn: Callable, inputs: Sequence[torch.Tensor], what: str) -> None:
+    for i, x in enumerate(inputs):
+        mismatch = directional_mismatch(lambda a, i=i: fn(*inputs[:i], a, *inputs[i + 1 :]), x)
+        if mismatch is not None:
             raise AssertionError(
-                failure_message(f"{what} ({name})", mismatch, "the finite-difference Jacobian")
-            ) from None
+                failure_message(
+                    f"{what} (along a random direction)",
+                    f"{mismatch[0]:.9g}",
+                    f"{mismatch[1]:.9g} (central differences of its own values)",
+                )
+            )

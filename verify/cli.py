@@ -98,6 +98,7 @@ def _pytest_command(args: argparse.Namespace, results: Path, progress_file: Path
         "pytest",
         str(args.specs_path),
         "-q",
+        "-rfE",  # failures and errors in pytest's summary, not every skip ("CUDA not available")
         "-p",
         "no:cacheprovider",
         f"--verify-results={results}",

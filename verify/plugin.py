@@ -71,6 +71,9 @@ SEED_KEY = pytest.StashKey["str | None"]()
 IMPLS_KEY = pytest.StashKey["dict[str, contracts.Implementation]"]()
 SUPPORTS_KEY = pytest.StashKey[dict[str, frozenset[str]]]()
 UNSUPPORTED = "unsupported: "  # the skip reason of a declined call (verify.conformance.claims)
+# The skip reason of a second-order check of an implementation without double backward
+# (verify.checks.check_gradients): a limit of its autograd, not a keyword it declined.
+NO_DOUBLE_BACKWARD = f"{UNSUPPORTED}no double backward"
 _KEYWORD = re.compile(r"unexpected keyword argument '(\w+)'")
 _SPEC_ARGUMENTS = frozenset(("device", "dtype", "conformance_target", *listing.load()))
 """Test arguments this plugin parametrizes: a test with none of them needs nothing of torch."""

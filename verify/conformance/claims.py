@@ -27,8 +27,8 @@ from typing import Any
 from verify import profiles
 from verify.conformance.results import CheckResult
 from verify.conformance.worker import OutputCapture
+from verify.plugin import NO_DOUBLE_BACKWARD, UNSUPPORTED
 
-UNSUPPORTED_PREFIX = "unsupported: "  # verify.plugin.UNSUPPORTED
 PYTEST_USAGE_ERROR = 4
 
 
@@ -136,18 +136,19 @@ def _check(entry: dict[str, Any]) -> CheckResult:
     case = entry["nodeid"].split("::", 1)[-1]
     name = f"claim[{'+'.join(entry['claims'])}]:{case}"
     status, message = entry["outcome"], entry["message"]
-    if status == "skipped" and message.startswith(UNSUPPORTED_PREFIX):
+    if status == "skipped" and message.startswith(UNSUPPORTED):
         status = "unsupported"
     return CheckResult(name, status, message)
 
 
 def reconcile(results: list[CheckResult], declined: set[str]) -> None:
     """A claim case the implementation declined is unsupported only if the engine also found
-    a declined feature; otherwise the implementation refused something it supports: an error."""
+    a declined feature; otherwise the implementation refused something it supports: an error.
+    A second-order check it has no double backward for is unsupported either way."""
     if declined:
         return
     for result in results:
-        if result.status == "unsupported":
+        if result.status == "unsupported" and not result.message.startswith(NO_DOUBLE_BACKWARD):
             result.status = "error"
             result.message = (
                 f"raised where the checks found every feature supported: {result.message}"

@@ -34,6 +34,12 @@ class CheckResult:
     counterexample: dict[str, Any] | None = None
     diagnosis: list[str] = field(default_factory=list)
 
+    @property
+    def declined_in_part(self) -> bool:
+        """Passed on the cases the implementation took, having declined others (one value of a
+        parameter): the feature is not taken whole."""
+        return self.status == "passed" and self.message.startswith("declined")
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -74,13 +80,16 @@ class Report:
 
 def verdict(report: Report) -> str:
     """'error' when nothing ran to completion, 'deviates' on any failure or error, else
-    'conforms' (on the features it supports, when it declined some)."""
+    'conforms' (on the features it supports, when it declined a feature or part of one, or a
+    check it cannot take, such as a second-order one without double backward)."""
     statuses = {c.status for c in report.checks}
     if "error" in statuses and not {"passed", "failed", "known"} & statuses:
         return "error"  # nothing ran to completion: the implementation cannot be run at all
     if statuses & {"failed", "error"}:
         return "deviates"
-    if report.unsupported:
+    if report.unsupported or any(
+        c.status == "unsupported" or c.declined_in_part for c in report.checks
+    ):
         return "conforms on the features it supports"
     return "conforms"
 
