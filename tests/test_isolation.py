@@ -95,6 +95,7 @@ def test_an_honest_implementation_that_declines_features_conforms_claims_include
         check_report.render_text(report)
     )
     assert any(c.status == "unsupported" for c in claims)
+    assert "probability_targets" in report.unsupported  # declined by nll_loss's RuntimeError
     assert report.verdict == "conforms on the features it supports"
     assert not any("0x" in c.name for c in claims)  # stable names: no memory addresses
 

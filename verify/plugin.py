@@ -89,12 +89,22 @@ class Declining:
     impl: contracts.Implementation
     params: frozenset[str]  # the contract's keyword parameters
     declared: frozenset[str]  # keywords declared supported
+    kinds: tuple[contracts.Feature, ...] = ()  # input kinds not declared: any error declines
 
     @property
     def __name__(self) -> str:
         return self.impl.name
 
     def __call__(self, *inputs: Any, **params: Any) -> Any:
+        try:
+            return self._call(*inputs, **params)
+        except Exception as error:
+            kind = next((f.name for f in self.kinds if f.used_by and f.used_by(inputs)), None)
+            if kind is None or isinstance(error, pytest.skip.Exception):
+                raise
+            pytest.skip(f"{UNSUPPORTED}{kind}: {type(error).__name__}: {str(error)[:200]}")
+
+    def _call(self, *inputs: Any, **params: Any) -> Any:
         try:
             return self.impl(*inputs, **params)
         except TypeError as error:
@@ -129,7 +139,8 @@ def _user_implementations(config: pytest.Config) -> dict[str, contracts.Implemen
 
 
 def _declared(config: pytest.Config) -> dict[str, frozenset[str]]:
-    """``--impl-supports NAME=FEATURE,...`` as the keyword parameters each feature uses."""
+    """``--impl-supports NAME=FEATURE,...`` as the keyword parameters each feature uses (an
+    input kind, which has none, by its name)."""
     declared = {}
     for entry in config.getoption("impl_supports") or []:
         name, sep, features = entry.partition("=")
@@ -142,7 +153,8 @@ def _declared(config: pytest.Config) -> dict[str, frozenset[str]]:
         unknown = [f for f in features.split(",") if f and f not in known]
         if unknown:
             raise pytest.UsageError(f"--impl-supports {entry!r}: unknown feature(s) {unknown}")
-        declared[name] = frozenset(known[f] for f in features.split(",") if f and known[f])
+        # keywords, and the names of input kinds (which have none)
+        declared[name] = frozenset(known[f] or f for f in features.split(",") if f)
     return declared
 
 
@@ -150,10 +162,12 @@ def _as_declining(config: pytest.Config, name: str) -> Declining:
     from verify import contracts
 
     contract = contracts.get(name)
+    declared = config.stash[SUPPORTS_KEY].get(name, frozenset())
     return Declining(
         config.stash[IMPLS_KEY][name],
         frozenset(p.name for p in contract.params),
-        config.stash[SUPPORTS_KEY].get(name, frozenset()),
+        declared,
+        tuple(f for f in contract.conformance.features if f.used_by and f.name not in declared),
     )
 
 

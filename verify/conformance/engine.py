@@ -6,8 +6,9 @@ check of an implementation that cannot travel to a worker. A check's outcome is 
 
 Declining: a TypeError "unexpected keyword argument 'P'" for the parameter of a feature the
 check needs, a NotImplementedError, or a ValueError or an assertion of its own raised where
-the check adds exactly one feature to the core case, means the implementation declines that
-case (unless the user declared the feature supported). The search goes on past a declined
+the check adds exactly one feature to the core case (any error, where that feature is an input
+kind such as probability targets), means the implementation declines that case (unless the
+user declared the feature supported). The search goes on past a declined
 case; a check whose every case was declined is *unsupported*, and so is every later check that
 needs the same feature (a value it declines, such as ε = 1, declines that value only). The
 core case cannot be declined: there it is an error.
@@ -127,9 +128,10 @@ class Engine:
         if isinstance(error, TypeError) and (match := _KEYWORD.search(str(error))):
             named = [f for f in features if self.target.matrix.feature(f).param == match[1]]
             return Declined(_first_line(error), named[0]) if named else None
-        refused = isinstance(error, ValueError | AssertionError) and not isinstance(
-            error, Deviation
-        )
+        one_kind = len(features) == 1 and self.target.matrix.feature(features[0]).used_by
+        refused = (
+            isinstance(error, ValueError | AssertionError) or bool(one_kind)
+        ) and not isinstance(error, Deviation)
         explicit = isinstance(error, NotImplementedError) or (refused and len(features) == 1)
         if explicit and features:
             return Declined(_first_line(error), features[0] if len(features) == 1 else None)

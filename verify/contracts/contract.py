@@ -70,11 +70,37 @@ class Implementation:
 
 @dataclass(frozen=True)
 class Feature:
-    """An optional feature: a keyword parameter or an input kind."""
+    """An optional feature: a keyword parameter or an input kind.
+
+    An input kind has no keyword to decline: ``used_by`` tells from a call's positional inputs
+    whether the call uses it, so that an implementation failing on such a call, any error,
+    declines the kind (an honest loss for class indices fails on probability targets with an
+    IndexError, not a NotImplementedError)."""
 
     name: str
     description: str
     param: str | None = None  # the keyword whose absence means "unsupported"
+    used_by: Callable[[tuple[Any, ...]], bool] | None = None
+
+
+def _k_dimensional(inputs: tuple[Any, ...]) -> bool:
+    return isinstance(inputs[0], torch.Tensor) and inputs[0].dim() > 2
+
+
+def _probability_targets(inputs: tuple[Any, ...]) -> bool:
+    return len(inputs) > 1 and isinstance(inputs[1], torch.Tensor) and inputs[1].is_floating_point()
+
+
+def k_dim_feature(description: str) -> Feature:
+    """Scores or input with K trailing dimensions, (N, C, d1, ..., dk)."""
+    return Feature("k_dim", description, used_by=_k_dimensional)
+
+
+PROBABILITY_TARGETS_FEATURE = Feature(
+    "probability_targets",
+    "class-probability targets, same shape as the scores",
+    used_by=_probability_targets,
+)
 
 
 @dataclass(frozen=True)

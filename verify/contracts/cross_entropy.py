@@ -80,10 +80,8 @@ CONFORMANCE = contract.FeatureMatrix(
         categorical.WEIGHT_FEATURE,
         categorical.IGNORE_INDEX_FEATURE,
         contract.Feature("label_smoothing", "label smoothing ε in [0, 1]", "label_smoothing"),
-        contract.Feature("k_dim", "K-dimensional scores (N, C, d1, ..., dk)"),
-        contract.Feature(
-            "probability_targets", "class-probability targets, same shape as the scores"
-        ),
+        contract.k_dim_feature("K-dimensional scores (N, C, d1, ..., dk)"),
+        contract.PROBABILITY_TARGETS_FEATURE,
     ),
     lambda dtype, features, reduction: categorical.categorical_cases(
         dtype, features, reduction, False

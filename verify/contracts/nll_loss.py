@@ -33,7 +33,7 @@ CONFORMANCE = contract.FeatureMatrix(
         *reductions.REDUCTION_FEATURES,
         categorical.WEIGHT_FEATURE,
         categorical.IGNORE_INDEX_FEATURE,
-        contract.Feature("k_dim", "K-dimensional input (N, C, d1, ..., dk)"),
+        contract.k_dim_feature("K-dimensional input (N, C, d1, ..., dk)"),
     ),
     lambda dtype, features, reduction: categorical.categorical_cases(
         dtype, features, reduction, True

@@ -57,7 +57,7 @@ CONFORMANCE = contract.FeatureMatrix(
         contract.Feature("gamma", "γ in [0, 5]", "gamma"),
         contract.Feature("alpha", "per-class α (C,)", "alpha"),
         categorical.IGNORE_INDEX_FEATURE,
-        contract.Feature("k_dim", "K-dimensional scores (N, C, d1, ..., dk)"),
+        contract.k_dim_feature("K-dimensional scores (N, C, d1, ..., dk)"),
     ),
     _cases,
     _bounds,

@@ -19,11 +19,11 @@ from verify.contracts.contract import (
     Bounds,
     Contract,
     Edge,
-    Feature,
     FeatureMatrix,
     FormCase,
     Param,
     Variant,
+    k_dim_feature,
     renamed_param,
     torch_forms,
 )
@@ -94,7 +94,7 @@ def normalization_matrix(
     """The feature matrix of softmax (``log`` False) or log_softmax (``log`` True): K-dimensional
     scores as the one feature, and the normalization over the batch as the variant."""
     return FeatureMatrix(
-        (Feature("k_dim", k_dim),),
+        (k_dim_feature(k_dim),),
         normalization_cases,
         lambda case, scores: normalization_bounds(case, scores, log=log),
         edges=normalization_edges,
