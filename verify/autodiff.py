@@ -138,8 +138,9 @@ def backward_limits(
 ) -> dict[str, str]:
     """What of autograd ``fn`` does not support at ``inputs``, with PyTorch's reason:
     ``"retained graph"`` (a second backward pass through one forward's graph, as
-    compiled functions refuse) and ``"double backward"`` (differentiating the
-    gradient, as ``@once_differentiable`` and compiled functions refuse)."""
+    compiled functions refuse) and ``"double backward"`` (differentiating the gradient, as
+    ``@once_differentiable`` and compiled functions refuse, or an ``autograd.Function`` whose
+    backward computes outside autograd)."""
     leaves = [x.detach().clone().requires_grad_(True) for x in inputs]
     out = fn(*leaves)
     limits: dict[str, str] = {}

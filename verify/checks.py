@@ -113,7 +113,9 @@ def check_gradients(
         _gradcheck(torch.autograd.gradgradcheck, fn, inputs, what)
 
 
-def _gradcheck(run: Callable[..., bool], fn: Callable, inputs: Sequence[torch.Tensor], what: str):
+def _gradcheck(
+    run: Callable[..., bool], fn: Callable, inputs: Sequence[torch.Tensor], what: str
+) -> None:
     try:
         run(fn, tuple(inputs))
     except GradcheckError as error:
