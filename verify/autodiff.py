@@ -121,7 +121,7 @@ def directional_mismatch(
         out = value(leaf)
         if not out.requires_grad or leaf.numel() == 0:
             return None
-        g = torch.as_tensor(rng.standard_normal(out.shape), dtype=out.dtype, device=out.device)
+        g = torch.as_tensor(rng.standard_normal(out.shape), dtype=base.dtype, device=out.device)
         v = torch.as_tensor(rng.standard_normal(base.shape), dtype=base.dtype, device=base.device)
         (derivative,) = grad(out, leaf, g, allow_unused=True)
         analytic = 0.0 if derivative is None else float((derivative * v).sum())
