@@ -72,3 +72,18 @@ def test_derandomized_draws_do_not_depend_on_the_modules_imported(tmp_path, monk
     monkeypatch.syspath_prepend(str(tmp_path))
     __import__("probe_constants")
     assert _derandomized_draws() == before
+
+
+def test_derandomized_draws_do_not_depend_on_where_the_specs_are(pytester, monkeypatch):
+    """The same parametrized spec collected from another rootdir (as the installed ``specs``
+    package is, beside a checkout) draws the same examples: its key is module and name, not
+    the node id's path."""
+    package = pytester.mkpydir("pkg")
+    (package / "test_spec.py").write_text(
+        DRAWING.replace("@given", '@pytest.mark.parametrize("k", [1])\n@given')
+        .replace("def test_draws(x)", "def test_draws(k, x)")
+        .replace("import os\n", "import os\n\nimport pytest\n")
+    )
+    ci = ("--hypothesis-profile=ci", str(package / "test_spec.py"))
+    from_top = draws(pytester, monkeypatch, *ci, f"--rootdir={pytester.path}")
+    assert draws(pytester, monkeypatch, *ci, f"--rootdir={package}") == from_top
