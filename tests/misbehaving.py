@@ -130,6 +130,14 @@ def declines_none(input, target, reduction="mean", **params):
     return F.cross_entropy(input, target, reduction=reduction, **params)
 
 
+def declines_strong_smoothing(input, target, label_smoothing=0.0, **params):
+    """A correct cross-entropy that declines label smoothing above 0.5 only: the rest of the
+    feature is taken."""
+    if label_smoothing > 0.5:
+        raise NotImplementedError("label_smoothing above 0.5")
+    return F.cross_entropy(input, target, label_smoothing=label_smoothing, **params)
+
+
 _COMPILED = []
 
 

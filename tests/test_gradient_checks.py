@@ -39,7 +39,7 @@ def test_a_wrong_second_derivative_still_fails():
 
 def test_no_double_backward_stays_unsupported_where_no_feature_was_declined():
     results = [CheckResult("claim[REG-1]:x", "unsupported", f"{NO_DOUBLE_BACKWARD} (reason)")]
-    reconcile(results, declined=set())
+    reconcile(results, declined_any=False)
     assert results[0].status == "unsupported"
 
 

@@ -226,7 +226,7 @@ def _finish_claims(
     results = claim_run.finish(max(CLAIMS_LIMIT_S, 5 * call_timeout))
     if progress is not None:
         progress.finish()
-    claim_stage.reconcile(results, declined)
+    claim_stage.reconcile(results, bool(declined) or any(c.declined_in_part for c in report.checks))
     return results
 
 
