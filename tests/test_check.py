@@ -332,6 +332,28 @@ def test_claim_checks_are_named_by_their_pytest_ids():
     assert result.status == "unsupported"
 
 
+@pytest.mark.parametrize(
+    ("message", "declined_any", "status"),
+    [
+        ("unsupported: ValueError for label_smoothing: must be < 1", False, "error"),
+        ("unsupported: ValueError for label_smoothing: must be < 1", True, "unsupported"),
+        ("unsupported: NotImplementedError: weight with label smoothing", False, "unsupported"),
+        ("unsupported: no double backward (its gradient is computed outside autograd)", False,
+         "unsupported"),
+    ],
+)  # fmt: skip
+def test_a_claim_case_declined_where_the_checks_saw_no_decline_is_an_error(
+    message, declined_any, status
+):
+    """Unless the decline is explicit: a NotImplementedError, or no double backward."""
+    from verify.conformance.claims import reconcile
+    from verify.conformance.results import CheckResult
+
+    results = [CheckResult("claim[CE-6]:test_ce6_x[cpu-float64-impl]", "unsupported", message)]
+    reconcile(results, declined_any)
+    assert results[0].status == status
+
+
 def test_declining_one_value_of_a_parameter_keeps_the_feature():
     def little_smoothing(input, target, label_smoothing=0.0, **params):
         if label_smoothing > 0.5:

@@ -10,8 +10,6 @@ import torch
 from tests import one_backward_pass
 from verify import check
 from verify.checks import check_gradients
-from verify.conformance.claims import reconcile
-from verify.conformance.results import CheckResult
 from verify.plugin import NO_DOUBLE_BACKWARD
 
 X = torch.tensor([[0.5, -1.0, 2.0], [0.25, 3.0, -0.5]], dtype=torch.float64, requires_grad=True)
@@ -35,12 +33,6 @@ def test_a_wrong_second_derivative_still_fails():
     at_zero = torch.zeros(1, 1, dtype=torch.float64, requires_grad=True)
     with pytest.raises(AssertionError, match=r"\(gradgradcheck\): got"):
         check_gradients(lambda x: (x - 0.0).abs() ** 2, [at_zero], second_order=True)
-
-
-def test_no_double_backward_stays_unsupported_where_no_feature_was_declined():
-    results = [CheckResult("claim[REG-1]:x", "unsupported", f"{NO_DOUBLE_BACKWARD} (reason)")]
-    reconcile(results, declined_any=False)
-    assert results[0].status == "unsupported"
 
 
 def test_one_backward_pass_conforms_claims_included():

@@ -71,8 +71,10 @@ SEED_KEY = pytest.StashKey["str | None"]()
 IMPLS_KEY = pytest.StashKey["dict[str, contracts.Implementation]"]()
 SUPPORTS_KEY = pytest.StashKey[dict[str, frozenset[str]]]()
 UNSUPPORTED = "unsupported: "  # the skip reason of a declined call (verify.conformance.claims)
-# The skip reason of a second-order check of an implementation without double backward
-# (verify.checks.check_gradients): a limit of its autograd, not a keyword it declined.
+# Declines that need no check of `verify check` to confirm them (verify.conformance.claims):
+# an explicit NotImplementedError (for a combination of features, say), and a second-order
+# check of an implementation without double backward (verify.checks.check_gradients).
+NOT_IMPLEMENTED = f"{UNSUPPORTED}NotImplementedError"
 NO_DOUBLE_BACKWARD = f"{UNSUPPORTED}no double backward"
 _KEYWORD = re.compile(r"unexpected keyword argument '(\w+)'")
 _SPEC_ARGUMENTS = frozenset(("device", "dtype", "conformance_target", *listing.load()))
@@ -114,7 +116,7 @@ class Declining:
                 pytest.skip(f"{UNSUPPORTED}declines the keyword {keyword!r}")
             raise
         except NotImplementedError as error:
-            pytest.skip(f"{UNSUPPORTED}{type(error).__name__}: {str(error)[:200]}")
+            pytest.skip(f"{NOT_IMPLEMENTED}: {str(error)[:200]}")
         except (ValueError, AssertionError) as error:  # a refusal of a keyword's value
             named = [k for k in params if k in self.params and k not in self.declared]
             if isinstance(error, ValueError):

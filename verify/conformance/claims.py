@@ -27,7 +27,7 @@ from typing import Any
 from verify import profiles
 from verify.conformance.results import CheckResult
 from verify.conformance.worker import OutputCapture
-from verify.plugin import NO_DOUBLE_BACKWARD, UNSUPPORTED
+from verify.plugin import NO_DOUBLE_BACKWARD, NOT_IMPLEMENTED, UNSUPPORTED
 
 PYTEST_USAGE_ERROR = 4
 
@@ -151,12 +151,13 @@ def _check(entry: dict[str, Any]) -> CheckResult:
 def reconcile(results: list[CheckResult], declined_any: bool) -> None:
     """A claim case the implementation declined is unsupported only if the engine also saw it
     decline (a feature, or values of one); otherwise the implementation refused something it
-    supports: an error. A second-order check it has no double backward for is unsupported
-    either way."""
+    supports: an error. An explicit NotImplementedError (a combination of features the checks
+    never try, say) and a second-order check without double backward stay unsupported."""
     if declined_any:
         return
+    explicit = (NOT_IMPLEMENTED, NO_DOUBLE_BACKWARD)
     for result in results:
-        if result.status == "unsupported" and not result.message.startswith(NO_DOUBLE_BACKWARD):
+        if result.status == "unsupported" and not result.message.startswith(explicit):
             result.status = "error"
             result.message = (
                 f"raised where the checks found every feature supported: {result.message}"
