@@ -131,7 +131,7 @@ class Engine:
         one_kind = len(features) == 1 and self.target.matrix.feature(features[0]).used_by
         refused = (
             isinstance(error, ValueError | AssertionError) or bool(one_kind)
-        ) and not isinstance(error, Deviation)
+        ) and not isinstance(error, Deviation | Aborted)  # not a deviation, exit or interrupt
         explicit = isinstance(error, NotImplementedError) or (refused and len(features) == 1)
         if explicit and features:
             return Declined(_first_line(error), features[0] if len(features) == 1 else None)
