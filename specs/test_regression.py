@@ -234,8 +234,8 @@ def test_reg1_l1_gradient_at_a_tie_is_the_zero_subgradient(device, dtype, l1_los
 
 @st.composite
 def away_from_kinks(draw, kink: float | None, *, n_max: int = 3, d_max: int = 3):
-    """(input, target) in float64 with every |x − y| at least KINK_MARGIN·(1 + kink) from ``kink``
-    and at least KINK_MARGIN·kink from a tie.
+    """(input, target) in float64 with every |x − y| at least KINK_MARGIN·(1 + kink) above
+    ``kink`` or KINK_MARGIN·kink below it, and at least KINK_MARGIN·kink from a tie.
 
     ``kink`` is the |d| where the loss's derivative is not smooth (0 for L1, β for the second
     derivative of SmoothL1 and Huber; ``None`` for none): errors are drawn on either side of it.

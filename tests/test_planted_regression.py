@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch.nn.functional as F
+from hypothesis import given, settings
 
 from specs import test_regression as reg_specs
 from tests import planted_regression as planted
@@ -148,3 +149,21 @@ def test_regression_oracles_match_loops_and_pytorch_conventions():
     assert np.isnan(oracle.mse_loss(np.zeros(0), np.zeros(0), "mean"))
     with pytest.raises(ValueError):
         oracle.huber_loss(d, y, "none", 0.0)
+
+
+@pytest.mark.parametrize("kink", [None, 0.0, 0.1, 2.0])
+def test_second_order_draws_keep_away_from_ties_and_kinks(kink):
+    """REG-1/REG-2's gradgradcheck pairs: never a tie (where 0.5·|d|², as detectron2 writes
+    smooth L1, has autograd's second derivative sign(0)² = 0 with right values and gradients),
+    never within the margin of the kink."""
+    margin = reg_specs.KINK_MARGIN
+
+    @settings(max_examples=50, derandomize=True, database=None)
+    @given(reg_specs.away_from_kinks(kink))
+    def draws(pair):
+        d = np.abs(pair[0] - pair[1])
+        assert np.all(d >= margin * (kink or 1.0) * 0.999)
+        if kink is not None:
+            assert np.all(np.abs(d - kink) >= margin * kink * 0.999)
+
+    draws()
