@@ -40,7 +40,7 @@ def test_one_backward_pass_conforms_claims_included():
         "tests/one_backward_pass.py:mse_loss",
         "mse_loss",
         dtypes=(torch.float64,),
-        profile="dev",
+        profile="ci",  # derandomized: the same examples every run
         claims=True,
     )
     unsupported = [c for c in report.checks if c.status == "unsupported"]
