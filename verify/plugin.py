@@ -16,7 +16,8 @@ What it adds to any pytest run:
   ``impl``), and deselects the specs that do not involve any such contract, and those marked
   ``implementation_detail`` (they pin a property of torch's own implementation, not of the
   contract). In the specs, a user's implementation that declines a feature (TypeError on the
-  keyword, NotImplementedError) makes the case skip as "unsupported: ..."; ``--impl-supports
+  keyword, NotImplementedError, any error on an input kind: ``Declining``) makes the case skip
+  as "unsupported: ..."; ``--impl-supports
   NAME=FEATURE,...`` declares features that must not be declined.
   ``@pytest.mark.implementations("name", {"id": fn, ...})`` gives a spec its own default
   implementations of one contract argument (where torch has none, or only one form applies);
@@ -85,8 +86,9 @@ _SPEC_ARGUMENTS = frozenset(("device", "dtype", "conformance_target", *listing.l
 class Declining:
     """A user's implementation as the specs call it: a call that needs a feature it declines
     (a keyword it does not take, NotImplementedError, a ValueError naming a keyword passed, an
-    assertion of its own on a call with keywords) skips the case as unsupported, unless the
-    feature was declared supported."""
+    assertion of its own on a call with keywords, any error on a call that uses an input kind
+    such as probability targets) skips the case as unsupported, unless the feature was
+    declared supported."""
 
     impl: contracts.Implementation
     params: frozenset[str]  # the contract's keyword parameters
@@ -102,7 +104,7 @@ class Declining:
             return self._call(*inputs, **params)
         except Exception as error:
             kind = next((f.name for f in self.kinds if f.used_by and f.used_by(inputs)), None)
-            if kind is None or isinstance(error, pytest.skip.Exception):
+            if kind is None:
                 raise
             pytest.skip(f"{UNSUPPORTED}{kind}: {type(error).__name__}: {str(error)[:200]}")
 
