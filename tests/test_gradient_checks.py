@@ -28,8 +28,8 @@ def test_a_second_order_check_without_double_backward_is_unsupported():
 
 
 def test_a_wrong_second_derivative_still_fails():
-    """Planted: the gradient of d² computed as 2·d from |d|, whose derivative autograd takes
-    as sign(d)² = 0 at d = 0 (0.5·|d|² written for 0.5·d²)."""
+    """Planted: d² written as |d|², whose second derivative autograd takes at d = 0 as
+    2·sign(0)² = 0, not 2."""
     at_zero = torch.zeros(1, 1, dtype=torch.float64, requires_grad=True)
     with pytest.raises(AssertionError, match=r"\(gradgradcheck\): got"):
         check_gradients(lambda x: (x - 0.0).abs() ** 2, [at_zero], second_order=True)

@@ -128,10 +128,11 @@ class Engine:
         if isinstance(error, TypeError) and (match := _KEYWORD.search(str(error))):
             named = [f for f in features if self.target.matrix.feature(f).param == match[1]]
             return Declined(_first_line(error), named[0]) if named else None
-        one_kind = len(features) == 1 and self.target.matrix.feature(features[0]).used_by
-        refused = (
-            isinstance(error, ValueError | AssertionError) or bool(one_kind)
-        ) and not isinstance(error, Deviation | Aborted)  # not a deviation, exit or interrupt
+        input_kind = (
+            len(features) == 1 and self.target.matrix.feature(features[0]).used_by is not None
+        )
+        own = not isinstance(error, Deviation | Aborted)  # not a deviation, exit or interrupt
+        refused = own and (isinstance(error, ValueError | AssertionError) or input_kind)
         explicit = isinstance(error, NotImplementedError) or (refused and len(features) == 1)
         if explicit and features:
             return Declined(_first_line(error), features[0] if len(features) == 1 else None)
